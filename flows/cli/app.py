@@ -15,7 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 _state = {"debug": False}
 
@@ -33,7 +33,7 @@ def main() -> None:
     """Console-script entry point: run the app, turning user errors into one clear line."""
     try:
         app(standalone_mode=False)
-    except SystemExit as exc:  # typer/click exits (help, bad usage)
+    except SystemExit:  # typer/click exits (help, bad usage)
         raise
     except Exception as exc:  # noqa: BLE001
         import click

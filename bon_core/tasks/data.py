@@ -1,0 +1,96 @@
+"""Where task data lives and how it is loaded: local JSONL through ``datasets``, validated row by row.
+
+Local data sits under ``../shared/data/<task>`` relative to the working directory (the repository root), or
+under ``$BON_DATA_DIR/<task>`` when that variable points at the ``data`` folder. The variable is read when a
+task is constructed, never at import.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DATA_DIR_ENV = "BON_DATA_DIR"
+DEFAULT_DATA_ROOT = Path("..") / "shared" / "data"
+
+
+def resolve_data_dir(task_name: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding ``task_name``'s files: ``data_dir`` if given, else ``$BON_DATA_DIR/<task>``, else
+    ``../shared/data/<task>`` (relative to the current working directory)."""
+    if data_dir is not None:
+        return Path(data_dir)
+    root = os.environ.get(DATA_DIR_ENV)
+    return (Path(root) if root else DEFAULT_DATA_ROOT) / task_name
+
+
+def validate_jsonl(path: Path, required: Sequence[str]) -> int:
+    """Check that ``path`` exists and every line is a JSON object holding every ``required`` field.
+
+    Returns the number of rows. Raises ``ValueError`` naming the file, the 1-based line number and the missing
+    field, so a broken file is found before ``datasets`` turns it into an opaque schema error.
+    """
+    if not path.is_file():
+        raise ValueError(f"data file {path} does not exist")
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = 0
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}, line {line_number}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}, line {line_number}: expected a JSON object, got {type(row).__name__}")
+            for name in required:
+                if name not in row or row[name] is None:
+                    raise ValueError(f"{path}, line {line_number}: missing required field {name!r}")
+            rows += 1
+    return rows
+
+
+def load_jsonl_rows(path: Path, required: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
+    """Validate ``path`` (see :func:`validate_jsonl`), then load it with ``datasets.load_dataset("json")``.
+
+    ``limit`` keeps the first rows only. Rows come back as plain dicts in file order.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    validate_jsonl(path, required)
+    import datasets  # heavy: imported on use
+    from datasets.utils import logging as datasets_logging
+
+    was_enabled = datasets_logging.is_progress_bar_enabled()
+    datasets_logging.disable_progress_bar()  # a "Generating train split" bar per call is noise in CLIs and logs
+    try:
+        dataset = datasets.load_dataset("json", data_files=str(path), split="train")
+    finally:
+        if was_enabled:
+            datasets_logging.enable_progress_bar()
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    return [dict(row) for row in dataset]
+
+
+def load_hub_rows(
+    hub_name: str, split: str, limit: int | None = None, config: str | None = None
+) -> list[dict[str, Any]]:
+    """Load ``split`` of a Hub dataset (needs network or a warm ``datasets`` cache)."""
+    import datasets
+
+    dataset = datasets.load_dataset(hub_name, config, split=split)
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    return [dict(row) for row in dataset]
+
+
+def split_file(data_dir: Path, split: str, files: dict[str, str], task_name: str) -> Path:
+    """The file of ``split`` inside ``data_dir``; an unknown split fails listing the known ones."""
+    if split not in files:
+        raise ValueError(f"unknown split {split!r} for task {task_name}; known splits: {', '.join(files)}")
+    return data_dir / files[split]

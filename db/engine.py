@@ -1,0 +1,124 @@
+"""Engines, sessions, and the checks that turn connection and schema problems into one clear line.
+
+Create an engine with :func:`make_engine`, or with :func:`open_store`, which also connects and refuses a
+schema that is not at the migration head. Sessions come from :func:`session_factory`; the caller owns the
+transaction (``with factory.begin() as session: ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.errors import StoreError, mask_url
+
+URL_EXAMPLES = "sqlite:///./.bon/bon.db or postgresql+psycopg://user@host:5432/dbname"
+
+
+def normalize_url(url: str) -> str:
+    """Return ``url`` with a plain ``postgresql://``/``postgres://`` scheme mapped to the psycopg 3 driver.
+
+    Raises StoreError for text that is not a database URL.
+    """
+    try:
+        parsed = make_url(str(url).strip())
+    except ArgumentError as exc:
+        raise StoreError(f"invalid database URL '{mask_url(url)}': {exc}; expected e.g. {URL_EXAMPLES}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    # SQLite ignores FOREIGN KEY clauses (so ON DELETE CASCADE too) unless each connection turns them on.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, *, foreign_keys: bool = True, **kwargs) -> Engine:
+    """Create an engine for ``url`` (SQLite or PostgreSQL via psycopg 3); nothing connects yet.
+
+    On SQLite, foreign keys (and so cascading deletes) are enabled on every connection unless
+    ``foreign_keys=False`` (migrations turn them off so batch table rebuilds cannot cascade).
+    """
+    normalized = normalize_url(url)
+    if make_url(normalized).get_backend_name() == "postgresql":
+        kwargs.setdefault("connect_args", {"connect_timeout": 5})
+        kwargs.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_engine(normalized, **kwargs)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        raise StoreError(f"unsupported database URL '{mask_url(url)}': {exc}; expected e.g. {URL_EXAMPLES}") from None
+    if engine.dialect.name == "sqlite" and foreign_keys:
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; objects stay readable after commit (``expire_on_commit=False``)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def store_errors(url: object) -> Iterator[None]:
+    """Turn connection failures inside the block into one StoreError line naming the (masked) URL and the fix."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreError(connection_error_message(url, exc)) from None
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreError(connection_error_message(url, exc)) from None
+        raise
+
+
+def connection_error_message(url: object, exc: Exception) -> str:
+    """One line saying which database could not be reached, why (first line of the driver's error) and what to do."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = next((line.strip() for line in str(orig).splitlines() if line.strip()), type(orig).__name__)
+    masked = mask_url(url)
+    if masked.startswith("sqlite"):
+        return (
+            f"cannot open SQLite database '{masked}': {reason}; check that its folder exists "
+            "(`bon init` creates ./.bon) or set BON_DATABASE_URL"
+        )
+    return (
+        f"cannot connect to database '{masked}': {reason}; check that the server is running and the URL "
+        "(BON_DATABASE_URL or database_url in bon.toml) is right"
+    )
+
+
+def check_schema_at_head(engine: Engine) -> str:
+    """Return the database's revision if it is the migration head; otherwise raise StoreError naming the fix."""
+    from db.migrate import current_revision, head_revision
+
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") and not Path(database).exists():
+        # Checking must not leave an empty file behind (connecting would create one).
+        raise StoreError(f"no database at {mask_url(engine.url)}: run `bon init` or `bon db upgrade`")
+    current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        raise StoreError(
+            f"database at {mask_url(engine.url)} is at revision {current or 'none (empty)'}, "
+            f"code expects head {head}: run `bon db upgrade`"
+        )
+    return current
+
+
+def open_store(url: str, **kwargs) -> Engine:
+    """Create an engine, check that the database is reachable and its schema at head, and return the engine."""
+    engine = make_engine(url, **kwargs)
+    try:
+        check_schema_at_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

@@ -1,0 +1,50 @@
+"""Process-level setup for flows: Prefect's home and analytics, quiet logging, MLflow's tracking store.
+
+Prefect reads its settings when it is first imported, so :func:`configure_prefect` must run before any
+``import prefect``; the CLI calls it first thing in every command that runs a flow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flows.settings import Settings
+
+
+def configure_prefect(settings: Settings) -> None:
+    """Run Prefect ephemerally with its home under ``./.bon/`` unless ``PREFECT_API_URL`` points at a server."""
+    home = Path(settings.prefect_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    # Results are persisted so that a re-run can reuse finished shards.
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(home / "storage"))
+    if settings.prefect_api_url:
+        os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+
+
+def configure_mlflow(settings: Settings, experiment: str = "bon") -> str:
+    """Point MLflow at the configured tracking store and make sure ``experiment`` exists; returns its id."""
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is not None:
+        mlflow.set_experiment(experiment)
+        return existing.experiment_id
+    artifact_root = settings.mlflow_artifact_root
+    location = None
+    if artifact_root and "://" not in str(artifact_root):
+        path = Path(artifact_root).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        location = path.as_uri()
+    elif artifact_root:
+        location = str(artifact_root)
+    experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
+    mlflow.set_experiment(experiment)
+    return experiment_id

@@ -1,0 +1,129 @@
+"""bon's settings: where the store, MLflow and Prefect keep their state.
+
+Sources, strongest first: arguments to :func:`load_settings`, environment variables (``BON_*``, plus the standard
+``MLFLOW_TRACKING_URI`` and ``PREFECT_API_URL``), a ``bon.toml`` in the working directory (or the file given as
+``config_path``), then defaults. Every default lives under ``home`` (``./.bon``), so nothing is written outside
+the working directory unless configured.
+
+Example ``bon.toml``::
+
+    database_url = "postgresql+psycopg://bon@db:5432/bon"
+    mlflow_tracking_uri = "http://mlflow:5000"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "bon.toml"
+
+
+class Settings(BaseSettings):
+    """Locations of bon's state. Unset locations default to files under ``home``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BON_", toml_file=DEFAULT_CONFIG_FILE, extra="ignore", populate_by_name=True
+    )
+
+    home: Path = Field(Path(".bon"), description="Folder for bon's local state (default ./.bon).")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the store (default: SQLite in home).")
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "BON_MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
+        description="MLflow tracking URI (default: a SQLite-backed store in home).",
+    )
+    mlflow_artifact_root: str | None = Field(
+        None,
+        description="Artifact location (default home/mlartifacts with a local tracking store; else the server decides).",
+    )
+    prefect_home: Path | None = Field(None, description="PREFECT_HOME for ephemeral Prefect (default home/prefect).")
+    prefect_api_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("PREFECT_API_URL", "BON_PREFECT_API_URL", "prefect_api_url"),
+        description="A Prefect server to report to; unset runs Prefect ephemerally.",
+    )
+    registry_name: str = Field("bon-prm", description="MLflow registered-model name for trained PRMs.")
+
+    @model_validator(mode="after")
+    def _fill_defaults_under_home(self) -> Settings:
+        home = self.home.as_posix()
+        if home != "." and not Path(home).is_absolute() and not home.startswith(("./", "../")):
+            home = f"./{home}"  # keep defaults visibly relative: sqlite:///./.bon/bon.db
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{home}/bon.db"
+        if self.mlflow_tracking_uri is None:
+            self.mlflow_tracking_uri = f"sqlite:///{home}/mlflow.db"
+        tracking_is_local = (
+            self.mlflow_tracking_uri.startswith(("sqlite:", "file:")) or "://" not in self.mlflow_tracking_uri
+        )
+        if self.mlflow_artifact_root is None and tracking_is_local:
+            # With a tracking server, the server decides where artifacts go (e.g. --serve-artifacts).
+            self.mlflow_artifact_root = f"{home}/mlartifacts"
+        if self.prefect_home is None:
+            self.prefect_home = Path(home) / "prefect"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(config_path: str | Path | None = None, **overrides) -> Settings:
+    """Load settings; ``config_path`` replaces ``./bon.toml`` and must exist. ``overrides`` win over everything.
+
+    Raises ValueError for a missing config file or invalid values.
+    """
+    from pydantic import ValidationError
+
+    cls: type[Settings] = Settings
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ValueError(f"config file '{path}' does not exist")
+        cls = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"invalid bon settings: {problems}") from None
+    except Exception as exc:  # a malformed bon.toml surfaces as a TOML decode error
+        if type(exc).__name__ == "TOMLDecodeError":
+            raise ValueError(f"cannot parse {config_path or DEFAULT_CONFIG_FILE}: {exc}") from None
+        raise
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL, or ``None`` for other databases and in-memory SQLite."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def ensure_home(settings: Settings) -> Path:
+    """Create ``home`` and the folders of local SQLite files and artifacts it points at; return ``home``."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    for url in (settings.database_url, settings.mlflow_tracking_uri):
+        path = sqlite_path(url) if url and url.startswith("sqlite") else None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.mlflow_artifact_root and "://" not in settings.mlflow_artifact_root:
+        Path(settings.mlflow_artifact_root).mkdir(parents=True, exist_ok=True)
+    return settings.home
