@@ -104,8 +104,12 @@ def resolve_model_path(uri: str) -> tuple[str, str]:
             version = client.get_model_version_by_alias(name, alias).version
         else:
             name, version = ref.rsplit("/", 1)
-        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")
-        return str(Path(local) / "artifacts" / "prm"), f"{name}/{version}"
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}"))
+        # MLflow keeps the logged directory's own name under artifacts/ (not the artifact key).
+        found = sorted(p.parent for p in (local / "artifacts").glob("*/bon_prm.json"))
+        if not found:
+            raise ValueError(f"{uri} is not a bon PRM: no bon_prm.json under {local / 'artifacts'}")
+        return str(found[0]), f"{name}/{version}"
     path = Path(uri)
     if path.exists():
         from flows.fingerprint import directory_fingerprint

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     )
     mlflow_artifact_root: str | None = Field(
         None,
-        description="Artifact location (default home/mlartifacts with a local tracking store; else the server decides).",
+        description="Artifact location (default home/mlartifacts with a local tracking store; else the server's).",
     )
     prefect_home: Path | None = Field(None, description="PREFECT_HOME for ephemeral Prefect (default home/prefect).")
     prefect_api_url: str | None = Field(

@@ -1,0 +1,122 @@
+"""Step-tag formatting for our own PRM: problem + steps joined by a step tag, tokenized piece by piece.
+
+The input of one candidate is ``[special prefix] prompt(problem) step_1 TAG step_2 TAG ... step_n TAG [special
+suffix]``. Pieces are tokenized separately and concatenated, so the tag positions are known exactly and the ids of
+a step prefix are a prefix of the ids of the whole candidate (which makes one-pass scoring of a causal PRM equal to
+scoring every prefix on its own).
+
+>>> enc = encode_candidate(tokenizer, "2+3", ["2+3=5"], StepFormat(step_tag="<step>"), tag_id=5, max_length=64)
+>>> enc.tag_positions  # one position per step
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+DEFAULT_STEP_TAG = "<step>"
+DEFAULT_PROMPT_TEMPLATE = "{problem}\n"
+
+
+@dataclass(frozen=True)
+class StepFormat:
+    """How a problem and its steps become text: ``prompt_template`` (with ``{problem}``), the step tag (a special
+    token added to the tokenizer) and the text put between a step and its tag."""
+
+    step_tag: str = DEFAULT_STEP_TAG
+    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
+    step_prefix: str = " "
+
+    def __post_init__(self) -> None:
+        if not self.step_tag:
+            raise ValueError("step_tag must be a non-empty string")
+        if "{problem}" not in self.prompt_template:
+            raise ValueError(f"prompt_template must contain '{{problem}}', got {self.prompt_template!r}")
+
+
+@dataclass(frozen=True)
+class EncodedCandidate:
+    """Token ids of one candidate and the positions of its step tags (one per step)."""
+
+    input_ids: tuple[int, ...]
+    tag_positions: tuple[int, ...]
+
+
+def special_affixes(tokenizer) -> tuple[list[int], list[int]]:
+    """The special tokens the tokenizer puts before and after a text (``[CLS]``/``[SEP]`` for BERT, none for
+    GPT-2), found by tokenizing a probe with and without special tokens."""
+    probe = "a"
+    plain = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    full = tokenizer(probe, add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return list(full[:start]), list(full[start + len(plain) :])
+    return [], []
+
+
+def encode_candidate(
+    tokenizer,
+    problem: str,
+    steps: Sequence[str],
+    fmt: StepFormat,
+    tag_id: int,
+    max_length: int,
+    affixes: tuple[list[int], list[int]] | None = None,
+    name: str = "candidate",
+) -> EncodedCandidate:
+    """Tokenize one candidate, left-truncating the problem when the whole does not fit in ``max_length``.
+
+    Steps and tags are never dropped: if the steps alone do not fit, or a step's text produces an extra or missing
+    tag, this raises ``ValueError`` naming ``name``.
+    """
+    if not steps:
+        raise ValueError(f"{name} has no steps; a PRM needs at least one step to score")
+    prefix, suffix = affixes if affixes is not None else special_affixes(tokenizer)
+    prompt_ids = tokenizer(fmt.prompt_template.format(problem=problem), add_special_tokens=False)["input_ids"]
+    body: list[int] = []
+    for step in steps:
+        body += tokenizer(fmt.step_prefix + step, add_special_tokens=False)["input_ids"]
+        body.append(tag_id)
+    room = max_length - len(prefix) - len(suffix) - len(body)
+    if room < 0:
+        raise ValueError(
+            f"{name}: its {len(steps)} steps take {len(body)} tokens, more than max_length={max_length} allows; "
+            "raise max_length (step tags are never truncated)"
+        )
+    if len(prompt_ids) > room:
+        prompt_ids = prompt_ids[len(prompt_ids) - room :]  # keep the end of the problem, closest to the steps
+    ids = prefix + list(prompt_ids) + body + suffix
+    positions = tuple(i for i, token in enumerate(ids) if token == tag_id)
+    if len(positions) != len(steps):
+        raise ValueError(
+            f"{name} has {len(steps)} steps but its input holds {len(positions)} step tags {fmt.step_tag!r} "
+            "(does a step or the problem contain the tag text?)"
+        )
+    return EncodedCandidate(input_ids=tuple(ids), tag_positions=positions)
+
+
+def plan_batches(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:
+    """Group item indices into batches, longest first, so that ``len(batch) * longest_in_batch`` (the padded size)
+    stays within ``max_batch_tokens``; an item longer than the budget gets a batch of its own."""
+    if max_batch_tokens < 1:
+        raise ValueError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = lengths[current[0]] if current else lengths[index]
+        if current and (len(current) + 1) * longest > max_batch_tokens:
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[list[list[int]], list[list[int]]]:
+    """Right-pad ``sequences`` to the same length; returns ``(input_ids, attention_mask)``."""
+    width = max(len(seq) for seq in sequences)
+    ids = [list(seq) + [pad_id] * (width - len(seq)) for seq in sequences]
+    mask = [[1] * len(seq) + [0] * (width - len(seq)) for seq in sequences]
+    return ids, mask

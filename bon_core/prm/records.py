@@ -1,0 +1,91 @@
+"""Training records for PRMs and ORMs: a problem, its steps and one label per step (``None`` = no label).
+
+Converters take the step-label readers' ``LabelledSolution`` and our own labelled ``Candidate``s.
+
+>>> ex = StepLabelledExample("2+3*4", ("3*4=12", "2+12=15"), (1.0, 0.0))
+>>> to_orm_example(ex).labels
+(None, 0.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bon_core.types import Candidate, Problem
+
+STEP_LABEL_VALUES: Mapping[str, float] = {"correct": 1.0, "incorrect": 0.0}
+
+
+@dataclass(frozen=True)
+class StepLabelledExample:
+    """One training record: labels are P(step correct) in [0, 1] (hard 0/1 or soft), ``None`` where masked.
+    ``final_correct`` is the final answer's correctness when known (the ORM's label)."""
+
+    problem: str
+    steps: tuple[str, ...]
+    labels: tuple[float | None, ...]
+    final_correct: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError("a StepLabelledExample needs at least one step")
+        if len(self.labels) != len(self.steps):
+            raise ValueError(f"{len(self.steps)} steps but {len(self.labels)} labels; give one label per step")
+        for label in self.labels:
+            if label is not None and not 0.0 <= label <= 1.0:
+                raise ValueError(f"step labels must be in [0, 1] or None, got {label!r}")
+
+    @property
+    def first_error(self) -> int:
+        """Index of the first step labelled below 0.5, or -1."""
+        return next((i for i, label in enumerate(self.labels) if label is not None and label < 0.5), -1)
+
+    def outcome(self) -> bool:
+        """``final_correct`` if known, else whether no labelled step is wrong."""
+        return self.final_correct if self.final_correct is not None else self.first_error < 0
+
+
+def mask_after_first_error(example: StepLabelledExample) -> StepLabelledExample:
+    """Drop the labels of steps after the first wrong one (PRM800K style: later steps are not judged)."""
+    first = example.first_error
+    if first < 0:
+        return example
+    labels = tuple(label if i <= first else None for i, label in enumerate(example.labels))
+    return StepLabelledExample(example.problem, example.steps, labels, example.final_correct)
+
+
+def to_orm_example(example: StepLabelledExample) -> StepLabelledExample:
+    """The ORM's view of a record: one label, the outcome, at the last step."""
+    labels = (None,) * (len(example.steps) - 1) + (1.0 if example.outcome() else 0.0,)
+    return StepLabelledExample(example.problem, example.steps, labels, example.final_correct)
+
+
+def from_labelled_solution(solution: Any) -> StepLabelledExample:
+    """Convert a step-label reader's ``LabelledSolution`` (``problem``, ``steps``, ``labels``, ``final_correct``)."""
+    return StepLabelledExample(
+        problem=solution.problem,
+        steps=tuple(solution.steps),
+        labels=tuple(None if label is None else float(label) for label in solution.labels),
+        final_correct=getattr(solution, "final_correct", None),
+    )
+
+
+def from_candidate(problem: Problem, candidate: Candidate, neutral_label: float | None = None) -> StepLabelledExample:
+    """Convert a candidate whose steps carry labels; ``neutral`` steps get ``neutral_label`` (``None`` masks them)
+    and unlabelled steps are masked."""
+    if not candidate.steps:
+        raise ValueError(f"candidate {candidate.problem_id}#{candidate.sample_index} has no steps")
+    labels = []
+    for step in candidate.steps:
+        if step.label == "neutral":
+            labels.append(neutral_label)
+        else:
+            labels.append(STEP_LABEL_VALUES.get(step.label) if step.label is not None else None)
+    return StepLabelledExample(
+        problem=problem.question,
+        steps=tuple(step.text for step in candidate.steps),
+        labels=tuple(labels),
+        final_correct=candidate.correct,
+    )

@@ -1,0 +1,182 @@
+"""Our PRM as a scorer: ``score(problems, candidates) -> per-step scores`` in one padded forward per batch.
+
+>>> prm = new_prm("path/to/base")            # any AutoModel checkpoint (decoder or encoder)
+>>> prm.score(["2+3*4"], [["3*4=12", "2+12=14"]])
+[[0.51, 0.49]]
+
+An ORM (``spec.kind == "orm"``) has the same network trained on one label at the last tag; it still returns a
+score at every step tag, so ``aggregate(..., "last")`` is its natural use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
+
+import torch
+
+from bon_core.device import pick_device
+from bon_core.prm.formatting import (
+    EncodedCandidate,
+    StepFormat,
+    encode_candidate,
+    pad_batch,
+    plan_batches,
+    special_affixes,
+)
+from bon_core.prm.model import HeadConfig, PRMModel, RewardHead, base_hidden_size
+from bon_core.types import Candidate, Problem, StepScores
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PRMSpec:
+    """Everything about a PRM besides its weights; saved as ``bon_prm.json``."""
+
+    kind: Literal["prm", "orm"] = "prm"
+    step_format: StepFormat = field(default_factory=StepFormat)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    max_length: int = 1024
+    max_batch_tokens: int = 16384
+    base_model_type: str = ""
+    version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("prm", "orm"):
+            raise ValueError(f"kind must be 'prm' or 'orm', got {self.kind!r}")
+        if self.max_length < 8:
+            raise ValueError(f"max_length must be >= 8, got {self.max_length}")
+
+    def to_json_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping) -> PRMSpec:
+        data = dict(data)
+        data["step_format"] = StepFormat(**data.get("step_format", {}))
+        data["head"] = HeadConfig(**data.get("head", {}))
+        return cls(**data)
+
+
+class PRM:
+    """A step scorer made of a ``PRMModel`` and its tokenizer (which holds the step-tag token)."""
+
+    def __init__(self, model: PRMModel, tokenizer, spec: PRMSpec, device: str | torch.device | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.device = pick_device(str(device) if device is not None else None)
+        self.model.to(self.device)
+        self.tag_id = tokenizer.convert_tokens_to_ids(spec.step_format.step_tag)
+        self._affixes = special_affixes(tokenizer)
+
+    @property
+    def pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return pad if pad is not None else 0
+
+    def encode(self, problems: Sequence[str], candidates: Sequence[Sequence[str]]) -> list[EncodedCandidate]:
+        """Token ids and tag positions of every candidate (``problems[i]`` goes with ``candidates[i]``)."""
+        if len(problems) != len(candidates):
+            raise ValueError(f"got {len(problems)} problems for {len(candidates)} candidates; pass one problem each")
+        return [
+            encode_candidate(
+                self.tokenizer,
+                problem,
+                steps,
+                self.spec.step_format,
+                self.tag_id,
+                self.spec.max_length,
+                self._affixes,
+                name=f"candidate {i}",
+            )
+            for i, (problem, steps) in enumerate(zip(problems, candidates, strict=True))
+        ]
+
+    @torch.no_grad()
+    def score(
+        self,
+        problems: Sequence[str],
+        candidates: Sequence[Sequence[str]],
+        max_batch_tokens: int | None = None,
+    ) -> list[list[float]]:
+        """P(step correct) for every step of every candidate, in input order.
+
+        Candidates are sorted by length and padded into batches of at most ``max_batch_tokens`` tokens.
+        """
+        encoded = self.encode(problems, candidates)
+        budget = max_batch_tokens or self.spec.max_batch_tokens
+        results: list[list[float]] = [[] for _ in encoded]
+        self.model.eval()
+        for batch in plan_batches([len(e.input_ids) for e in encoded], budget):
+            ids, mask = pad_batch([encoded[i].input_ids for i in batch], self.pad_id)
+            logits = self.model(
+                input_ids=torch.tensor(ids, device=self.device),
+                attention_mask=torch.tensor(mask, device=self.device),
+            )["logits"]  # (B, T)
+            probs = torch.sigmoid(logits.float()).cpu()
+            for row, index in enumerate(batch):
+                results[index] = probs[row, list(encoded[index].tag_positions)].tolist()
+        for i, (steps, scores) in enumerate(zip(candidates, results, strict=True)):
+            if len(scores) != len(steps):
+                raise ValueError(f"candidate {i} has {len(steps)} steps but got {len(scores)} scores")
+        return results
+
+    def score_candidates(self, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
+        """Score ``Candidate`` objects (their ``.steps``), matching each to its problem by ``source_id``."""
+        return score_candidate_objects(self, problems, candidates)
+
+    def save_pretrained(self, directory) -> None:
+        """Save base + tokenizer (``save_pretrained``), the head and ``bon_prm.json``; see ``bon_core.prm.io``."""
+        from bon_core.prm.io import save_prm
+
+        save_prm(self, directory)
+
+
+def score_candidate_objects(scorer, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
+    """Run ``scorer.score`` on ``Candidate`` objects, matching each to its problem by ``source_id``."""
+    by_id = {p.source_id: p for p in problems}
+    missing = sorted({c.problem_id for c in candidates if c.problem_id not in by_id})
+    if missing:
+        raise ValueError(f"candidates refer to unknown problem ids: {missing[:5]}")
+    scores = scorer.score(
+        [by_id[c.problem_id].question for c in candidates],
+        [[step.text for step in c.steps] for c in candidates],
+    )
+    return [
+        StepScores(problem_id=c.problem_id, sample_index=c.sample_index, scores=tuple(s))
+        for c, s in zip(candidates, scores, strict=True)
+    ]
+
+
+def new_prm(
+    base,
+    tokenizer=None,
+    spec: PRMSpec | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> PRM:
+    """A fresh PRM on a pretrained base: ``base`` is a path (loaded with ``AutoModel``, so a causal LM checkpoint
+    gives its bare transformer) or a loaded base model with ``tokenizer``. Adds the step tag as a special token."""
+    from transformers import AutoModel, AutoTokenizer
+
+    spec = spec or PRMSpec()
+    if isinstance(base, (str, bytes)) or hasattr(base, "__fspath__"):
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(base)
+        base = AutoModel.from_pretrained(base)
+    if tokenizer is None:
+        raise ValueError("pass the tokenizer together with a loaded base model")
+    tag = spec.step_format.step_tag
+    if tag not in tokenizer.get_vocab() or tag not in tokenizer.all_special_tokens:
+        tokenizer.add_special_tokens({"additional_special_tokens": [tag]})
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tag
+    if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:
+        base.resize_token_embeddings(len(tokenizer))
+    torch.manual_seed(seed)
+    head = RewardHead(base_hidden_size(base), spec.head)
+    if not spec.base_model_type:
+        spec = replace(spec, base_model_type=base.config.model_type)
+    return PRM(PRMModel(base, head), tokenizer, spec, device=device)

@@ -1,0 +1,113 @@
+"""``generate``: N candidates per problem into ``candidates`` + ``steps``, one mapped task per shard of problems.
+
+Resumable: each shard first asks the store which samples exist and generates only for problems that are missing
+some. Sampling is seeded per (seed, prompt, sample index), so a re-run after a kill writes exactly the texts an
+uninterrupted run would have written, and the upserts make repeated writes harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
+
+from flows import progress
+from flows.runners import shards, task_runner
+from flows.store import transaction
+
+
+def generation_config(options: Mapping[str, Any]) -> Any:
+    from bon_core.types import GenerationConfig
+
+    options = dict(options)
+    if "stop" in options:
+        options["stop"] = tuple(options["stop"])
+    return GenerationConfig(**options)
+
+
+@task(name="generate-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def generate_shard(
+    database_url: str,
+    run_id: int,
+    task_name: str,
+    task_options: dict[str, Any],
+    policy: str,
+    backend: str,
+    base_url: str | None,
+    source_ids: list[str],
+    n: int,
+    config: dict[str, Any],
+) -> int:
+    """Generate, grade, split and (where the task can) label the missing candidates of one shard."""
+    from bon_core.generation import candidates_for
+    from bon_core.tasks import get_task
+    from db import reads, repository
+    from flows.models import policy_backend
+
+    with transaction(database_url) as session:
+        have = reads.existing_sample_keys(session, run_id)
+        problems = reads.load_problems(session, task=task_name, source_ids=source_ids)
+    todo = [p for p in problems if any((p.source_id, i) not in have for i in range(n))]
+    if todo:
+        the_task = get_task(task_name, **task_options)
+        model = policy_backend(policy, backend, base_url)
+        samples = model.generate([the_task.format_prompt(p) for p in todo], n, generation_config(config))
+        candidates = [c for p, pool in zip(todo, samples, strict=True) for c in candidates_for(p, pool, the_task)]
+        with transaction(database_url) as session:
+            ids = repository.upsert_problems(session, todo)
+            repository.upsert_candidates(session, run_id, ids, candidates)
+    progress.advance("generate", len(problems) * n)
+    return len(todo) * n
+
+
+@flow(name="generate", log_prints=True)
+def generate_flow(
+    database_url: str,
+    run_name: str,
+    task_name: str,
+    policy: str,
+    n: int = 16,
+    split: str = "test",
+    limit: int | None = None,
+    generation: dict[str, Any] | None = None,
+    task_options: dict[str, Any] | None = None,
+    load_options: dict[str, Any] | None = None,
+    backend: str = "hf",
+    base_url: str | None = None,
+    shard_size: int = 32,
+) -> int:
+    """Sample ``n`` candidates for each problem of ``task_name``/``split`` with ``policy``; returns the run id."""
+    from prefect.runtime import flow_run
+
+    from bon_core.tasks import get_task
+    from bon_core.types import GenerationConfig
+    from db import repository
+
+    config = asdict(GenerationConfig(**(generation or {})))
+    the_task = get_task(task_name, **(task_options or {}))
+    problems = the_task.load(split, limit=limit, **(load_options or {}))
+    if not problems:
+        raise ValueError(f"task {task_name!r} split {split!r} has no problems")
+    with transaction(database_url) as session:
+        run_id = repository.get_or_create_run(
+            session, run_name, task_name, policy, {**config, "n": n, "split": split}, config["seed"]
+        )
+        repository.upsert_problems(session, problems)
+        repository.update_run(session, run_id, status="generating", prefect_flow_run_id=str(flow_run.id or ""))
+    progress.start("generate", f"generating {run_name}", len(problems) * n)
+    ids = [p.source_id for p in problems]
+    static = [unmapped(x) for x in (database_url, run_id, task_name, task_options or {}, policy, backend, base_url)]
+    futures = generate_shard.map(*static, shards(ids, shard_size), unmapped(n), unmapped(config))
+    generated = sum(f.result() for f in futures)
+    with transaction(database_url) as session:
+        repository.update_run(session, run_id, status="generated")
+    print(f"run {run_name!r}: {generated} new candidates ({len(problems)} problems x {n})")
+    return run_id
+
+
+def run_generate(**kwargs: Any) -> int:
+    """Run :func:`generate_flow` with the configured task runner."""
+    return generate_flow.with_options(task_runner=task_runner())(**kwargs)

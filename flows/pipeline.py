@@ -1,0 +1,131 @@
+"""``pipeline``: the end-to-end job, and ``bon demo``, its embedded default on the ``arith`` task.
+
+train policy → generate train/validation/test pools → (exact step labels come with generation) → train a PRM
+(initialised from the policy's weights) and an ORM on the same candidates → register both, promoting on the
+validation pool → score the test pool with each registry champion → select and evaluate.
+Every step reuses what a previous run left (trained models, stored candidates and scores), so a second run is
+mostly evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from flows.generate import generate_flow
+from flows.runners import task_runner
+from flows.score import score_flow
+from flows.select_evaluate import EvaluationReport, select_evaluate_flow
+from flows.train import TrainedScorer, train_policy_flow, train_prm_flow
+
+# The PRM reads the problem the way the policy was trained to see it, with its step tag where the policy ends a line.
+ARITH_PRM_FORMAT = {"step_format": {"prompt_template": "Q: {problem}\n", "step_prefix": ""}, "max_length": 256}
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Sizes of the demo. ``quick()`` runs the same code path at smoke-test size."""
+
+    n: int = 16
+    train_problems: int = 500
+    validation_problems: int = 100
+    test_problems: int = 300
+    temperature: float = 1.0
+    max_new_tokens: int = 96
+    policy_quick: bool = False
+    prm_steps: int = 600
+    prm_batch_size: int = 32
+    prm_learning_rate: float = 1e-3
+    seed: int = 0
+    shard_size: int = 50
+    prefix: str = "demo"
+    aggregations: tuple[str, ...] = ("min", "prod", "last", "mean")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def quick(cls) -> DemoConfig:
+        return cls(
+            n=8, train_problems=80, validation_problems=24, test_problems=40, policy_quick=True, prm_steps=60,
+            prm_batch_size=16, shard_size=20, prefix="demo-quick",
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    policy_path: str
+    policy_accuracy: float | None
+    prm: TrainedScorer | None
+    orm: TrainedScorer | None
+    evaluation: EvaluationReport
+
+
+def _trained(path: Path) -> bool:
+    return (path / "bon_prm.json").exists()
+
+
+@flow(name="pipeline", log_prints=True)
+def pipeline_flow(
+    database_url: str, home: str, config: dict[str, Any] | None = None, registry: str = "bon-prm"
+) -> DemoResult:
+    """Run the whole job on ``arith`` with ``DemoConfig(**config)``; artifacts go under ``home``."""
+    import json
+
+    import mlflow
+
+    from flows.tracking import tracked_run
+
+    cfg = DemoConfig(**(config or {}))
+    models = Path(home) / "models" / cfg.prefix
+    policy = models / "policy"
+    orm_registry = registry.replace("prm", "orm") if "prm" in registry else f"{registry}-orm"
+    generation = {
+        "temperature": cfg.temperature,
+        "max_new_tokens": cfg.max_new_tokens,
+        "seed": cfg.seed,
+    }
+    with tracked_run(f"pipeline:{cfg.prefix}", {**asdict(cfg), "registry": registry}):
+        report_file = policy / "policy_report.json"
+        if report_file.exists():
+            accuracy = json.loads(report_file.read_text())["greedy_accuracy"]
+        else:
+            report = train_policy_flow("arith", str(policy), quick=cfg.policy_quick, overrides={"seed": cfg.seed})
+            accuracy = report.greedy_accuracy
+            report_file.write_text(json.dumps(asdict(report), indent=2))
+        mlflow.log_metric("policy_greedy_accuracy", accuracy)
+
+        runs = {}
+        for split, count in (
+            ("train", cfg.train_problems),
+            ("validation", cfg.validation_problems),
+            ("test", cfg.test_problems),
+        ):
+            runs[split] = f"{cfg.prefix}-{split}"
+            generate_flow.with_options(task_runner=task_runner())(
+                database_url, runs[split], "arith", str(policy.resolve()), n=cfg.n, split=split, limit=count,
+                generation=generation, load_options={"seed": cfg.seed}, shard_size=cfg.shard_size,
+            )  # fmt: skip
+
+        trained = {}
+        for kind, name in (("prm", registry), ("orm", orm_registry)):
+            out = models / kind
+            if _trained(out):
+                trained[kind] = None
+                continue
+            trained[kind] = train_prm_flow(
+                f"run:{runs['train']}", str(policy.resolve()), str(out), kind=kind, database_url=database_url,
+                validation_run=runs["validation"], register_as=name, spec=ARITH_PRM_FORMAT,
+                config={"max_steps": cfg.prm_steps, "batch_size": cfg.prm_batch_size, "learning_rate": cfg.prm_learning_rate,
+                        "eval_steps": max(cfg.prm_steps // 6, 10), "seed": cfg.seed, "output_dir": str(models / f"checkpoints-{kind}")},
+            )  # fmt: skip
+
+        labels = {}
+        for kind, name in (("prm", registry), ("orm", orm_registry)):
+            score_flow.with_options(task_runner=task_runner())(database_url, runs["test"], f"models:/{name}@champion")
+            labels[name] = list(cfg.aggregations) if kind == "prm" else ["last"]
+        evaluation = select_evaluate_flow(
+            database_url, runs["test"], labels, primary=f"{registry}:min", out_dir=str(Path(home) / "results")
+        )
+    return DemoResult(str(policy), accuracy, trained["prm"], trained["orm"], evaluation)

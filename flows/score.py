@@ -1,0 +1,90 @@
+"""``score``: a scorer (PRM, ORM, published PRM) over a run's stored candidates → ``step_scores`` and
+``candidate_scores`` under every aggregation. Skips candidates this scorer has already scored, so a re-run (or a
+run killed half-way) finishes only the missing work; a new PRM is compared on old candidates without
+regenerating them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
+
+from flows import progress
+from flows.runners import shards, task_runner
+from flows.store import transaction
+
+AGGREGATIONS: tuple[str, ...] = ("min", "prod", "last", "mean", "sum")
+
+
+@task(name="score-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def score_shard(
+    database_url: str, run_id: int, scorer_id: int, model_path: str, model_format: str, source_ids: list[str]
+) -> int:
+    """Score the not-yet-scored candidates of one shard of problems; returns how many it scored."""
+    from bon_core.aggregate import aggregate
+    from db import reads, repository
+    from flows.models import scorer
+
+    with transaction(database_url) as session:
+        problems = reads.load_problems(session, run_id=run_id, source_ids=source_ids)
+        candidates = reads.load_candidates(session, run_id, problem_ids=source_ids)
+        ids = reads.candidate_ids(session, run_id, problem_ids=source_ids)
+        done = reads.scored_candidate_ids(session, run_id, scorer_id)
+    todo = [c for c in candidates if ids[(c.problem_id, c.sample_index)] not in done and c.steps]
+    if todo:
+        step_scores = scorer(model_path, model_format).score_candidates(problems, todo)
+        step_rows, candidate_rows = [], []
+        for c, scored in zip(todo, step_scores, strict=True):
+            cid = ids[(c.problem_id, c.sample_index)]
+            step_rows += [(cid, c.steps[i].index, float(s)) for i, s in enumerate(scored.scores)]
+            candidate_rows += [(cid, how, aggregate(scored.scores, how)) for how in AGGREGATIONS]
+        with transaction(database_url) as session:
+            repository.upsert_step_scores(session, scorer_id, step_rows)
+            repository.upsert_candidate_scores(session, scorer_id, candidate_rows)
+    progress.advance("score", len(candidates))
+    return len(todo)
+
+
+def scorer_identity(model_uri: str, model_format: str, kind: str | None = None) -> tuple[str, Any]:
+    """Resolve ``model_uri`` (``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, a path or a Hub id) to a local
+    path and the ``ScorerInfo`` that leads back to the exact model."""
+    import json
+    from pathlib import Path
+
+    from bon_core.types import ScorerInfo
+    from flows.registry import resolve_model_path
+
+    path, version = resolve_model_path(model_uri)
+    name = version.split("/")[0] if model_uri.startswith("models:/") else Path(path).name or path
+    if kind is None:
+        spec = Path(path) / "bon_prm.json"
+        kind = json.loads(spec.read_text()).get("kind", "prm") if spec.exists() else "prm"
+    return path, ScorerInfo(kind=kind, name=name, version=version, config={"uri": model_uri, "format": model_format})
+
+
+@flow(name="score", log_prints=True)
+def score_flow(
+    database_url: str, run_name: str, model_uri: str, model_format: str = "bon", shard_size: int = 64
+) -> int:
+    """Score every candidate of run ``run_name`` with the scorer at ``model_uri``; returns the scorer id."""
+    from db import reads, repository
+
+    path, info = scorer_identity(model_uri, model_format)
+    with transaction(database_url) as session:
+        run = reads.get_run(session, run_name)
+        scorer_id = repository.upsert_scorer(session, info)
+        source_ids = [p.source_id for p in reads.load_problems(session, run_id=run.id)]
+        total = len(reads.existing_sample_keys(session, run.id))
+    progress.start("score", f"scoring {run_name} with {info.name}", total)
+    static = [unmapped(x) for x in (database_url, run.id, scorer_id, path, model_format)]
+    futures = score_shard.map(*static, shards(source_ids, shard_size))
+    scored = sum(f.result() for f in futures)
+    print(f"scorer {info.name} ({info.version}): scored {scored} new candidates of run {run_name!r}")
+    return scorer_id
+
+
+def run_score(**kwargs: Any) -> int:
+    """Run :func:`score_flow` with the configured task runner."""
+    return score_flow.with_options(task_runner=task_runner())(**kwargs)

@@ -1,0 +1,136 @@
+"""``select_evaluate``: strategies × scorers × aggregations × N over a run's stored, scored candidates →
+``selections`` + ``evaluations``, a results table (CSV, Markdown) and plots (accuracy vs N and vs compute),
+all logged to MLflow with curves drawn over ``step = N``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.store import transaction
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """What a select/evaluate run produced (for the CLI's summary and tests)."""
+
+    run_name: str
+    markdown: str
+    csv: str
+    plots: tuple[str, ...]
+    num_problems: int
+    n: int
+    points: tuple[Any, ...]
+    selection_points: tuple[Any, ...]
+
+
+@task(name="load-scored-run", cache_policy=NO_CACHE)
+def load_scored_run(database_url: str, run_name: str, scorer_aggregations: dict[str, list[str]]):
+    """Candidates of a run and, per ``scorer label -> aggregations``, their candidate scores."""
+    from bon_core.evaluation import ScoreSet
+    from db import reads
+
+    with transaction(database_url) as session:
+        run = reads.get_run(session, run_name)
+        problems = reads.load_problems(session, run_id=run.id)
+        candidates = reads.load_candidates(session, run.id)
+        scorers = {label: _scorer_id(session, label) for label in scorer_aggregations}
+        sets = [
+            ScoreSet(label, how, reads.load_candidate_scores(session, run.id, scorers[label], how))
+            for label, hows in scorer_aggregations.items()
+            for how in hows
+        ]
+    return run, problems, candidates, scorers, sets
+
+
+def _scorer_id(session, label: str) -> int:
+    """A scorer by ``NAME`` (latest stored version) or ``NAME:VERSION``."""
+    from sqlalchemy import select
+
+    from db.models import ScorerRow
+
+    name, _, version = label.partition(":")
+    stmt = select(ScorerRow.id).where(ScorerRow.name == name)
+    if version:
+        stmt = stmt.where(ScorerRow.version == version)
+    found = session.scalars(stmt.order_by(ScorerRow.id.desc())).first()
+    if found is None:
+        known = sorted(set(session.scalars(select(ScorerRow.name))))
+        raise ValueError(f"unknown scorer {label!r}; stored scorers: {', '.join(known) or 'none (run bon score)'}")
+    return found
+
+
+@flow(name="select-evaluate", log_prints=True)
+def select_evaluate_flow(
+    database_url: str,
+    run_name: str,
+    scorer_aggregations: dict[str, list[str]] | None = None,
+    primary: str | None = None,
+    n: int | None = None,
+    out_dir: str = ".bon/results",
+    seed: int = 0,
+) -> EvaluationReport:
+    """Evaluate run ``run_name``; ``scorer_aggregations`` maps scorer labels to aggregations (first is primary)."""
+    import mlflow
+
+    from bon_core.evaluation import evaluate_pools, group_pools
+    from bon_core.results import plot_accuracy, results_table, to_csv, to_markdown
+    from bon_core.tasks import get_task
+    from db import repository
+    from flows.tracking import log_curve, log_text_artifacts, tracked_run
+
+    scorer_aggregations = scorer_aggregations or {}
+    run, problems, candidates, scorer_ids, sets = load_scored_run(database_url, run_name, scorer_aggregations)
+    task_obj = get_task(run.task)
+    pools = group_pools(candidates, n)
+    primary_set = next((s for s in sets if f"{s.scorer}:{s.aggregation}" == primary), sets[0] if sets else None)
+    evaluation = evaluate_pools(pools, sets, primary=primary_set, normalize=task_obj.normalize_answer, seed=seed)
+    pool_n = len(next(iter(pools.values())))
+
+    table = results_table(evaluation.curves)
+    markdown, csv = to_markdown(table), to_csv(table)
+    out = Path(out_dir) / run_name
+    out.mkdir(parents=True, exist_ok=True)
+    plots = plot_accuracy(evaluation.curves, out / "accuracy_vs_n", title=f"{run_name}: accuracy vs N")
+    plots += plot_accuracy(evaluation.curves, out / "accuracy_vs_compute", x="compute", title=f"{run_name}: vs compute")
+    (out / "results.md").write_text(markdown)
+    (out / "results.csv").write_text(csv)
+
+    problem_ids = {p.source_id for p in problems}
+    with transaction(database_url) as session:
+        ids = repository.upsert_problems(session, [p for p in problems if p.source_id in problem_ids])
+        for strategy, chosen in evaluation.selections.items():
+            scorer_id = (
+                scorer_ids.get(primary_set.scorer)
+                if primary_set and strategy not in ("majority", "random", "oracle")
+                else None
+            )
+            repository.insert_selections(session, run.id, ids, list(chosen), scorer_id=scorer_id)
+        by_scorer: dict[int | None, list] = {}
+        for p in (*evaluation.curves, *evaluation.selection_points):
+            by_scorer.setdefault(scorer_ids.get(p.scorer), []).append(p)
+        for scorer_id, points in by_scorer.items():
+            repository.insert_evaluations(session, run.id, scorer_id, points)
+
+    params = {"run": run_name, "n": pool_n, "problems": len(pools), "scorers": scorer_aggregations, "seed": seed}
+    with tracked_run(f"select-evaluate:{run_name}", params):
+        for row in table.rows:
+            label = ".".join(x for x in (row.strategy, row.scorer, row.aggregation) if x)
+            log_curve(f"{label}.accuracy", [(p.n, p.value) for p in row.points])
+        for p in evaluation.selection_points:
+            label = ".".join(x for x in (p.strategy, p.scorer, p.aggregation) if x)
+            mlflow.log_metric(f"select.{label}.accuracy", p.value)
+            mlflow.log_metric(f"select.{label}.policy_tokens", p.policy_tokens)
+        log_text_artifacts({"results.md": markdown, "results.csv": csv})
+        for path in plots:
+            mlflow.log_artifact(str(path), artifact_path="plots")
+    print(markdown)
+    return EvaluationReport(
+        run_name, markdown, csv, tuple(str(p) for p in plots), len(pools), pool_n,
+        evaluation.curves, evaluation.selection_points,
+    )  # fmt: skip

@@ -1,0 +1,27 @@
+"""Store access for flow tasks: one engine per URL per process, and a transaction per unit of work."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+
+@functools.lru_cache(maxsize=8)
+def engine_for(database_url: str) -> Engine:
+    """An engine for ``database_url`` whose schema is checked to be at head (StoreError naming the fix if not)."""
+    from db.engine import open_store
+
+    return open_store(database_url)
+
+
+@contextlib.contextmanager
+def transaction(database_url: str) -> Iterator[Session]:
+    """A session in one transaction: committed when the block ends, rolled back (nothing written) on error."""
+    from db.engine import session_factory
+
+    with session_factory(engine_for(database_url)).begin() as session:
+        yield session

@@ -1,0 +1,189 @@
+"""Training flows: the ``arith`` demo policy, and PRMs/ORMs from stored candidates with gold step labels, from a
+step-labelled data file, or from automatic Monte-Carlo labels; trained scorers are logged to MLflow, registered,
+and promoted to ``champion`` when their validation best@N beats the current champion's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import progress
+from flows.store import transaction
+
+
+@dataclass(frozen=True)
+class TrainedScorer:
+    """Where a trained PRM/ORM is, how it did, and what the registry decided."""
+
+    path: str
+    kind: str
+    best_val_auroc: float
+    val_best_at_n: float | None
+    registered_name: str | None
+    registered_version: str | None
+    promoted: bool | None
+    seconds: float
+
+
+def _on_log(key: str):
+    last = {"step": 0}
+
+    def report(step: int, max_steps: int, logs: dict[str, float]) -> None:
+        loss = logs.get("loss")
+        progress.advance(key, step - last["step"], f"loss {loss:.3f}" if loss is not None else None)
+        last["step"] = step
+
+    return report
+
+
+@flow(name="train-policy", log_prints=True)
+def train_policy_flow(task_name: str, out_dir: str, quick: bool = False, overrides: dict[str, Any] | None = None):
+    """Train the demo policy for ``task_name`` into ``out_dir``; logs its config, loss curve and greedy accuracy."""
+    import mlflow
+
+    from bon_core.generation.policy import PolicyTrainConfig, train_policy
+    from bon_core.tasks import get_task
+    from flows.tracking import tracked_run
+
+    config = PolicyTrainConfig.quick(**(overrides or {})) if quick else PolicyTrainConfig(**(overrides or {}))
+    with tracked_run("train-policy", {"task": task_name, **asdict(config)}):
+        progress.start("train-policy", "training the policy", config.max_steps)
+
+        def on_step(step: int, max_steps: int, loss: float | None) -> None:
+            progress.advance("train-policy", 1, f"loss {loss:.3f}" if loss is not None else None)
+
+        report = train_policy(get_task(task_name), out_dir, config, progress=on_step)
+        mlflow.log_metrics(
+            {"greedy_accuracy": report.greedy_accuracy, "process_accuracy": report.process_accuracy,
+             "train_seconds": report.train_seconds, "num_parameters": report.num_parameters},
+        )  # fmt: skip
+    print(f"policy: greedy accuracy {report.greedy_accuracy:.1%} on {report.num_eval} held-out problems")
+    return report
+
+
+@task(name="load-labelled-examples", cache_policy=NO_CACHE)
+def load_examples(database_url: str | None, source: str) -> list[Any]:
+    """Step-labelled examples from ``run:NAME`` (stored candidates with gold labels) or a data spec/path."""
+    from bon_core.prm import from_candidate, from_labelled_solution
+
+    if source.startswith("run:"):
+        from db import reads
+
+        if database_url is None:
+            raise ValueError("training from a stored run needs the store's URL")
+        with transaction(database_url) as session:
+            run = reads.get_run(session, source[4:])
+            problems = {p.source_id: p for p in reads.load_problems(session, run_id=run.id)}
+            candidates = reads.load_candidates(session, run.id)
+        examples = [
+            from_candidate(problems[c.problem_id], c)
+            for c in candidates
+            if c.steps and any(s.label is not None for s in c.steps)
+        ]
+        if not examples:
+            raise ValueError(f"run {source[4:]!r} has no candidates with gold step labels to train on")
+        return examples
+    from bon_core.stepdata import read_labelled
+
+    return [from_labelled_solution(r) for r in read_labelled(source)]
+
+
+def validation_best_at_n(prm: Any, database_url: str, run_name: str, aggregation: str) -> tuple[float, int]:
+    """best@N (exact, over every problem of a stored validation run) of ``prm`` under ``aggregation``."""
+    from bon_core.aggregate import aggregate
+    from bon_core.evaluation import group_pools
+    from bon_core.metrics import Pool, curve
+    from db import reads
+
+    with transaction(database_url) as session:
+        run = reads.get_run(session, run_name)
+        problems = reads.load_problems(session, run_id=run.id)
+        candidates = [c for c in reads.load_candidates(session, run.id)]
+    pools = group_pools(candidates)
+    flat = [c for pool in pools.values() for c in pool]
+    with_steps = [c for c in flat if c.steps]
+    scored = {
+        (c.problem_id, c.sample_index): s.scores
+        for c, s in zip(with_steps, prm.score_candidates(problems, with_steps), strict=True)
+    }
+    scored_pools = [
+        Pool(pid, pool, tuple(aggregate(scored.get((c.problem_id, c.sample_index), ()), aggregation) for c in pool))
+        for pid, pool in pools.items()
+    ]
+    n = min(p.n for p in scored_pools)
+    return curve(scored_pools, "best", [n])[0].value, n
+
+
+@flow(name="train-prm", log_prints=True)
+def train_prm_flow(
+    source: str,
+    base: str,
+    out_dir: str,
+    kind: str = "prm",
+    database_url: str | None = None,
+    validation_run: str | None = None,
+    val_aggregation: str | None = None,
+    register_as: str | None = None,
+    config: dict[str, Any] | None = None,
+    spec: dict[str, Any] | None = None,
+) -> TrainedScorer:
+    """Train a PRM (or ORM, ``kind="orm"``) on ``source`` from the base model ``base`` and save it to ``out_dir``.
+
+    With ``register_as``, the model is logged to MLflow and registered under that name; with ``validation_run``
+    its best@N on that stored run decides whether it becomes the ``champion``.
+    """
+    import time
+
+    import mlflow
+
+    from bon_core.prm import PRMSpec, PRMTrainConfig, StepFormat, train_prm
+    from flows.registry import log_prm, promote_if_better, register
+    from flows.tracking import log_curve, tracked_run
+
+    started = time.perf_counter()
+    spec_obj = PRMSpec(**{**(spec or {}), "step_format": StepFormat(**(spec or {}).get("step_format", {}))})
+    train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj})
+    examples = load_examples(database_url, source)
+    params = {
+        "source": source,
+        "base": base,
+        "kind": kind,
+        "examples": len(examples),
+        **asdict(replace(train_config, spec=None)),
+    }
+    with tracked_run(f"train-{kind}", params):
+        progress.start(f"train-{kind}", f"training the {kind.upper()}", train_config.max_steps)
+        prm, report = train_prm(examples, train_config, base, on_log=_on_log(f"train-{kind}"))
+        prm.save_pretrained(out_dir)
+        log_curve("train_loss", report.train_losses)
+        log_curve("val_loss", report.val_losses)
+        log_curve("val_step_auroc", report.val_aurocs)
+        mlflow.log_metrics({"best_val_step_auroc": report.best_val_auroc, "train_seconds": report.seconds})
+        val_metric = None
+        if validation_run and database_url:
+            aggregation = val_aggregation or ("last" if kind == "orm" else "min")
+            val_metric, n = validation_best_at_n(prm, database_url, validation_run, aggregation)
+            mlflow.log_metric(f"val_best_at_{n}", val_metric)
+        name = version = promoted = None
+        if register_as:
+            uri = log_prm(out_dir)
+            name, version = (
+                register_as,
+                register(uri, register_as, val_metric if val_metric is not None else report.best_val_auroc),
+            )
+            promoted = promote_if_better(
+                name, version, val_metric if val_metric is not None else report.best_val_auroc
+            ).promoted
+    print(
+        f"{kind}: best validation step AUROC {report.best_val_auroc:.3f}"
+        + (f", val best@N {val_metric:.3f}" if val_metric is not None else "")
+    )
+    return TrainedScorer(
+        str(Path(out_dir).resolve()), kind, report.best_val_auroc, val_metric, name, version, promoted,
+        time.perf_counter() - started,
+    )  # fmt: skip

@@ -1,0 +1,37 @@
+"""``bon train-prm`` on a TRL step-label file and ``bon score-steps`` on the saved PRM."""
+
+from __future__ import annotations
+
+import json
+
+from prm_tiny import tiny_gpt2_lm
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+
+def test_train_prm_then_score_steps(tmp_path):
+    rows = [
+        {"prompt": f"{a}+{b}", "completions": [f"{a}+{b}={a + b + wrong}"], "labels": [wrong == 0]}
+        for a in range(4)
+        for b in range(4)
+        for wrong in (0, 1)
+    ]
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    base, out = tiny_gpt2_lm(tmp_path / "base"), tmp_path / "prm"
+    args = ["train-prm", f"trl:{data}", "--base", str(base), "--out", str(out), "--max-steps", "4", "--eval-steps", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "saved prm to" in result.output and json.loads((out / "bon_prm.json").read_text())["kind"] == "prm"
+    result = CliRunner().invoke(app, ["score-steps", str(out), "--problem", "1+2", "--step", "1+2=3", "--step", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 2]
+    assert [(line[0], line[2]) for line in lines] == [("0", "1+2=3"), ("1", "3")]
+    assert all(0.0 < float(line[1]) < 1.0 for line in lines)
+
+
+def test_train_prm_reports_a_bad_data_spec(tmp_path):
+    result = CliRunner().invoke(app, ["train-prm", "nope:x.jsonl", "--base", str(tmp_path), "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "no format for 'nope:x.jsonl'" in str(result.exception)
