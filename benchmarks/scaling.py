@@ -54,7 +54,14 @@ def worker(problems: int, n: int, max_new_tokens: int, threads: int, repeats: in
         scores = prm.score([p.question for p in items for _ in range(n)], [[c.text or " "] for c in candidates])
         times.append(time.perf_counter() - start)
         scored = len(scores)
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    # VmHWM is this process's own peak; ru_maxrss keeps the forking parent's peak across exec on Linux.
+    status = Path("/proc/self/status")
+    hwm = (
+        [line.split()[1] for line in status.read_text().splitlines() if line.startswith("VmHWM")]
+        if status.exists()
+        else []
+    )
+    rss_kib = int(hwm[0]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
     return {
         "problems": problems,
         "median_s": statistics.median(times),

@@ -34,7 +34,8 @@ class DemoConfig:
     validation_problems: int = 100
     test_problems: int = 300
     temperature: float = 1.0
-    max_new_tokens: int = 96
+    max_new_tokens: int = 128
+    generation_batch_size: int = 512  # sequences sampled together: 32 prompts x 16 samples
     policy_quick: bool = False
     prm_steps: int = 600
     prm_batch_size: int = 32
@@ -85,6 +86,7 @@ def pipeline_flow(
         "temperature": cfg.temperature,
         "max_new_tokens": cfg.max_new_tokens,
         "seed": cfg.seed,
+        "batch_size": cfg.generation_batch_size,
     }
     with tracked_run(f"pipeline:{cfg.prefix}", {**asdict(cfg), "registry": registry}):
         report_file = policy / "policy_report.json"
@@ -114,11 +116,17 @@ def pipeline_flow(
             if _trained(out):
                 trained[kind] = None
                 continue
+            training = {
+                "max_steps": cfg.prm_steps,
+                "batch_size": cfg.prm_batch_size,
+                "learning_rate": cfg.prm_learning_rate,
+                "eval_steps": max(cfg.prm_steps // 6, 10),
+                "seed": cfg.seed,
+                "output_dir": str(models / f"checkpoints-{kind}"),
+            }
             trained[kind] = train_prm_flow(
                 f"run:{runs['train']}", str(policy.resolve()), str(out), kind=kind, database_url=database_url,
-                validation_run=runs["validation"], register_as=name, spec=ARITH_PRM_FORMAT,
-                config={"max_steps": cfg.prm_steps, "batch_size": cfg.prm_batch_size, "learning_rate": cfg.prm_learning_rate,
-                        "eval_steps": max(cfg.prm_steps // 6, 10), "seed": cfg.seed, "output_dir": str(models / f"checkpoints-{kind}")},
+                validation_run=runs["validation"], register_as=name, spec=ARITH_PRM_FORMAT, config=training,
             )  # fmt: skip
 
         labels = {}

@@ -139,3 +139,16 @@ def test_extract_grade_and_normalize():
     assert not task.grade("Answer: 15.5", problem("7+8", "15")).correct
     assert task.normalize_answer("-03") == "-3" and task.normalize_answer("x") is None
     assert not task.answers_equal(None, None)
+
+
+def test_steps_that_write_the_remaining_expression_are_checked_on_it():
+    from bon_core.tasks.arith import solve_with_states
+
+    assert solve_with_states("3+4*(5-2)") == (["5-2=3 -> 3+4*3", "4*3=12 -> 3+12", "3+12=15 -> 15"], 15)
+    p = problem("3+4*(5-2)", "15")
+    assert check_solution("5-2=3 -> 3+4*3\n4*3=12 -> 3+12\n3+12=15 -> 15\nAnswer: 15", p).process_correct
+    # right arithmetic, legal redex, but the rest of the expression is copied wrong: the step is wrong
+    v = check_solution("5-2=3 -> 3+4*3\n4*3=12 -> 3+21\n3+12=15 -> 15\nAnswer: 15", p)
+    assert v.step_correct == (True, False, False) and v.first_error == 1 and v.right_answer_wrong_process
+    gold = ArithTask().load("test", limit=20)
+    assert all(check_solution(q.solution, q).process_correct for q in gold)

@@ -1,18 +1,20 @@
 """``arith``: multi-step integer arithmetic whose every step can be checked exactly (the offline default task).
 
 Problems are expressions such as ``3+4*(5-2)`` over non-negative integers with ``+``, ``-`` and ``*`` and at most one
-parenthesised group. A solution has one step per line, each step ONE reduction written ``a op b=c``, and ends with a
-final line ``Answer: c``::
+parenthesised group. A solution has one step per line, each step ONE reduction written ``a op b=c``, optionally
+followed by ``-> rest``, the expression the reduction leaves (gold solutions always write it), and ends with a final
+line ``Answer: c``::
 
-    5-2=3
-    4*3=12
-    3+12=15
+    5-2=3 -> 3+4*3
+    4*3=12 -> 3+12
+    3+12=15 -> 15
     Answer: 15
 
 Rules the checker applies (documented here because PRM labels depend on them):
 
 * The ``Answer:`` line is NOT a step; blank lines are ignored; text after the first ``Answer:`` line is ignored.
-* A step is correct iff it is well formed, its arithmetic is right, and ``a op b`` is a *legal redex* of the current
+* A step is correct iff it is well formed, its arithmetic is right, its ``-> rest`` (if written) is exactly the
+  expression left after the reduction, and ``a op b`` is a *legal redex* of the current
   expression: ``*`` whose left neighbour is not ``*``; ``+``/``-`` that is the first operator of its (parenthesised)
   group and is not followed by ``*``. Any legal redex is accepted, not only the one the reference solver picks
   (innermost parentheses, then ``*`` left to right, then ``+``/``-`` left to right), so ``3*4+5*6`` may start with
@@ -33,7 +35,7 @@ from bon_core.tasks.base import Grade
 from bon_core.types import Problem, Step
 
 Token = int | str
-_STEP_RE = re.compile(r"^\s*(-?\d+)\s*([+\-*])\s*(-?\d+)\s*=\s*(-?\d+)\s*$")
+_STEP_RE = re.compile(r"^\s*(-?\d+)\s*([+\-*])\s*(-?\d+)\s*=\s*(-?\d+)\s*(?:->\s*(\S+)\s*)?$")
 _ANSWER_RE = re.compile(r"^\s*Answer:\s*(.*?)\s*$")
 _OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 SPLIT_BUCKETS = {"train": range(0, 8), "validation": range(8, 9), "test": range(9, 10)}
@@ -160,6 +162,22 @@ def solve(expression: str) -> tuple[list[str], int]:
     return steps, tokens[0]
 
 
+def solve_with_states(expression: str) -> tuple[list[str], int]:
+    """The gold solution's step lines: each reduction followed by the expression it leaves (``5-2=3 -> 3+4*3``).
+
+    Writing the remaining expression makes every step checkable on its own line and lets a small model read the
+    current state instead of tracking it, which is what lets a CPU-trained policy learn the task.
+    """
+    tokens = tokenize_expression(expression)
+    lines = []
+    while len(tokens) > 1:
+        i = _reference_redex(tokens)
+        a, op, b = tokens[i - 1], tokens[i], tokens[i + 1]
+        tokens = reduce_at(tokens, i)
+        lines.append(f"{a}{op}{b}={_OPS[op](a, b)} -> {render(tokens)}")
+    return lines, int(tokens[0])
+
+
 def format_solution(steps: list[str], answer: int) -> str:
     return "\n".join([*steps, f"Answer: {answer}"])
 
@@ -210,7 +228,7 @@ def generate_problems(
         if expression in seen or split_of(expression) != split or not _within_bounds(expression, d):
             continue
         seen.add(expression)
-        steps, value = solve(expression)
+        steps, value = solve_with_states(expression)
         problems.append(
             Problem(
                 task="arith",
@@ -237,9 +255,11 @@ def check_solution(text: str, problem: Problem) -> ArithCheck:
             if _OPS[op](a, b) == c:
                 for i in legal_redexes(tokens):
                     if (tokens[i - 1], tokens[i], tokens[i + 1]) == (a, op, b):
-                        tokens = reduce_at(tokens, i)
-                        ok = True
-                        break
+                        reduced = reduce_at(tokens, i)
+                        # A step that writes the expression it leaves must write it right.
+                        if match.group(5) is None or match.group(5) == render(reduced):
+                            tokens, ok = reduced, True
+                            break
         broken = broken or not ok
         step_correct.append(ok)
     first_error = step_correct.index(False) if False in step_correct else -1

@@ -62,8 +62,19 @@ def generate_cmd(
     max_new_tokens: int = typer.Option(96, help="Token budget per sample."),
     seed: int = typer.Option(0, help="Sampling seed (with the sample index it fixes each text)."),
     out: Path | None = typer.Option(None, help="Write candidates as JSONL here instead of printing them."),
+    run: str | None = typer.Option(
+        None, "--run", help="Store the candidates in the store as this run (through the generate flow; resumable)."
+    ),
+    batch_size: int = typer.Option(512, help="Sequences sampled together (prompts x n)."),
+    shard_size: int = typer.Option(32, help="Problems per mapped generation task (with --run)."),
+    config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
 ) -> None:
-    """Sample N candidates per problem from a policy and show their steps and correctness (or write JSONL)."""
+    """Sample N candidates per problem from a policy and show their steps and correctness (or write JSONL, or
+    store them as a run with --run)."""
+    if run is not None:
+        _generate_into_store(run, task, policy, n, limit, split, temperature, top_p, max_new_tokens, seed,
+                             batch_size, shard_size, config)  # fmt: skip
+        return
     from rich.table import Table
 
     from bon_core.generation import candidates_for, get_backend
@@ -72,7 +83,9 @@ def generate_cmd(
 
     try:
         task_obj = get_task(task)
-        config = GenerationConfig(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+        gen_config = GenerationConfig(
+            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size
+        )
         if not Path(policy).exists():
             raise ValueError(f"--policy {policy!r}: no such directory (train one with `bon train-policy --out`)")
         backend = get_backend("hf", model=policy)
@@ -80,7 +93,7 @@ def generate_cmd(
     except ValueError as exc:
         raise BonError(str(exc)) from exc
     with console.status(f"sampling {n} x {len(problems)} candidates"):
-        samples = backend.generate([task_obj.format_prompt(p) for p in problems], n, config)
+        samples = backend.generate([task_obj.format_prompt(p) for p in problems], n, gen_config)
     pools = [candidates_for(p, s, task_obj) for p, s in zip(problems, samples, strict=True)]
     if out is not None:
         with out.open("w") as fh:
@@ -107,3 +120,29 @@ def generate_cmd(
     console.print(
         f"mean accuracy per sample {sum(correct) / max(len(correct), 1):.1%}; pass@{n} {covered}/{len(pools)}"
     )
+
+
+def _generate_into_store(run, task, policy, n, limit, split, temperature, top_p, max_new_tokens, seed, batch_size,
+                         shard_size, config) -> None:  # fmt: skip
+    from flows.cli.pipeline_cmd import flow_environment
+
+    settings = flow_environment(config)
+    from db import reads
+    from flows.cli.progress_ui import progress_bars
+    from flows.generate import run_generate
+    from flows.store import transaction
+
+    generation = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens, "seed": seed,
+                  "batch_size": batch_size}  # fmt: skip
+    try:
+        with progress_bars():
+            run_id = run_generate(
+                database_url=settings.database_url, run_name=run, task_name=task, policy=policy,
+                n=n, split=split, limit=limit, generation=generation, shard_size=shard_size,
+            )  # fmt: skip
+    except ValueError as exc:
+        raise BonError(str(exc)) from None
+    with transaction(settings.database_url) as session:
+        candidates = reads.load_candidates(session, run_id)
+    correct = sum(bool(c.correct) for c in candidates)
+    console.print(f"run {run!r}: {len(candidates)} candidates stored; {correct / max(len(candidates), 1):.1%} correct")

@@ -174,3 +174,85 @@ def runs_show(name: str = typer.Argument(..., help="Run name or id."), config: P
         from bon_core.results import results_table, to_markdown
 
         console.print(to_markdown(results_table(p for p in points if p.metric != "accuracy")), soft_wrap=True)
+
+
+@app.command("select")
+def select_command(
+    run: str = typer.Option(..., "--run", help="Name of the stored run."),
+    strategy: str = typer.Option("max", "--strategy", help="max, majority, weighted, composite, early_stop, ..."),
+    scorer: str | None = typer.Option(None, "--scorer", help="Scorer NAME[:VERSION] (needed by score-based rules)."),
+    aggregation: str = typer.Option("min", "--aggregation", help="min, prod, last, mean or sum."),
+    param: list[str] = typer.Option([], "--param", help="Strategy parameter KEY=VALUE (JSON value); repeatable."),
+    n: int | None = typer.Option(None, "-n", help="Use the first N samples of each pool (default: all)."),
+    show: int = typer.Option(10, "--show", help="How many selections to print."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Apply one selection strategy to every problem of a stored run; stores and prints the selections."""
+    import json
+
+    from rich.table import Table
+
+    from bon_core.evaluation import group_pools
+    from bon_core.select import select
+    from bon_core.tasks import get_task
+    from db import reads, repository
+    from flows.select_evaluate import _scorer_id
+    from flows.store import transaction
+
+    settings = flow_environment(config)
+    params = {}
+    for item in param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BonError(f"--param {item!r} must be KEY=VALUE")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    with transaction(settings.database_url) as session:
+        try:
+            stored = reads.get_run(session, run)
+            scorer_id = _scorer_id(session, scorer) if scorer else None
+        except (KeyError, LookupError, ValueError) as exc:
+            raise BonError(str(exc)) from None
+        problems = reads.load_problems(session, run_id=stored.id)
+        scores = reads.load_candidate_scores(session, stored.id, scorer_id, aggregation) if scorer_id else None
+        pools = group_pools(reads.load_candidates(session, stored.id), n)
+        normalize = get_task(stored.task).normalize_answer
+        try:
+            chosen = [
+                select(pool, [scores.get((c.problem_id, c.sample_index), 0.0) for c in pool] if scores else None,
+                       strategy, params, normalize)
+                for pool in pools.values()
+            ]  # fmt: skip
+        except ValueError as exc:
+            raise BonError(str(exc)) from None
+        ids = repository.upsert_problems(session, problems)
+        repository.insert_selections(session, stored.id, ids, chosen, scorer_id=scorer_id)
+    table = Table("problem", "selected sample", "answer", "correct")
+    for s in chosen[:show]:
+        table.add_row(s.problem_id, str(s.sample_index), str(s.answer), str(s.correct))
+    console.print(table)
+    accuracy = sum(bool(s.correct) for s in chosen) / max(len(chosen), 1)
+    console.print(f"{strategy}: accuracy {accuracy:.1%} on {len(chosen)} problems (stored in the selections table)")
+
+
+@app.command("bench")
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="CI sizes (correctness checks, rough ratios)."),
+    only: list[str] = typer.Option([], "--only", help="Run only these benchmarks; repeatable."),
+    threads: int | None = typer.Option(None, "--threads", help="torch threads (1 is steadier on 2 shared cores)."),
+) -> None:
+    """Benchmarks of bon against the naive way, timed side by side; prints ratios and writes benchmarks/results/."""
+    import benchmarks
+    from benchmarks.harness import render_table
+
+    try:
+        benchmarks.check_names(only or None)
+    except ValueError as exc:
+        raise BonError(str(exc)) from None
+    results, skipped, seconds = benchmarks.run_benchmarks(quick, only or None, write=True, threads=threads)
+    console.print(render_table(results))
+    for name, reason in skipped.items():
+        console.print(f"[yellow]skipped {name}:[/] {reason}")
+    console.print(f"total {seconds:.0f} s; JSON in benchmarks/results/")
