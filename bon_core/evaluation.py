@@ -42,7 +42,8 @@ class ScoreSet:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Curves (metric ``…@k`` points) and full-N selection results (metric ``accuracy`` points)."""
+    """Curves (metric ``accuracy``, one point per strategy × scorer × aggregation × N) and full-N selection
+    results (metric ``selection_accuracy``, with the compute each strategy spent)."""
 
     curves: tuple[MetricPoint, ...]
     selection_points: tuple[MetricPoint, ...]
@@ -86,7 +87,7 @@ def evaluate_pools(
     points += curve(plain, "pass", ks, seed=seed, normalize=normalize)
     points += curve(plain, "maj", ks, seed=seed, normalize=normalize)
     pass1 = next(p for p in points if p.metric == "pass@k" and p.n == 1)
-    points += [replace(p, strategy="random", metric="random@k", value=pass1.value, ci_low=pass1.ci_low,
+    points += [replace(p, strategy="random", value=pass1.value, ci_low=pass1.ci_low,
                        ci_high=pass1.ci_high, policy_tokens=pass1.policy_tokens)
                for p in points if p.metric == "pass@k"]  # fmt: skip
     for score_set in score_sets:
@@ -116,19 +117,11 @@ def evaluate_pools(
             scorer_tokens_per_call=_mean_tokens(pools) if uses_scorer else 0.0,
         )
         selection_points.append(replace(point, strategy=strategy))
-    return Evaluation(tuple(points), tuple(selection_points), selections)
+    # Every curve is an accuracy at N (the strategy says which); full-N selections are kept apart by their name.
+    curves = tuple(replace(p, metric="accuracy") for p in points)
+    return Evaluation(curves, tuple(replace(p, metric="selection_accuracy") for p in selection_points), selections)
 
 
 def _mean_tokens(pools: Mapping[str, Sequence[Candidate]]) -> float:
     tokens = [c.num_tokens for pool in pools.values() for c in pool]
     return sum(tokens) / max(len(tokens), 1)
-
-
-def headline(evaluation: Evaluation, n: int, labels: Mapping[str, str]) -> list[MetricPoint]:
-    """The curve points at N = ``n`` whose ``(strategy, scorer)`` is in ``labels`` (for a summary table)."""
-    keep = []
-    for p in evaluation.curves:
-        key = f"{p.strategy}:{p.scorer}" if p.scorer else p.strategy
-        if p.n == n and key in labels:
-            keep.append(p)
-    return keep

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import glob
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from bon_core.jsonl import iter_rows  # noqa: F401  (re-exported: the readers' row iterator)
 
 
 def expand_paths(path_or_glob: str | Path) -> list[Path]:
@@ -22,28 +24,6 @@ def expand_paths(path_or_glob: str | Path) -> list[Path]:
     if not paths:
         raise ValueError(f"no data file matches {text}")
     return paths
-
-
-def iter_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, row)`` for each JSON object in ``path`` (1-based lines, blank lines skipped).
-
-    A line that is not a JSON object or lacks a ``required`` field raises ``ValueError`` naming the file, the
-    line and the field.
-    """
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}, line {line_number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}, line {line_number}: expected a JSON object")
-            for name in required:
-                if name not in row:
-                    raise ValueError(f"{path}, line {line_number}: missing required field {name!r}")
-            yield line_number, row
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: str | Path) -> int:

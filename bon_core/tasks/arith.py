@@ -150,16 +150,8 @@ def _reference_redex(tokens: list[Token]) -> int:
 
 def solve(expression: str) -> tuple[list[str], int]:
     """The reference solution: its steps (``a op b=c``) and the final value."""
-    tokens = tokenize_expression(expression)
-    steps = []
-    while len(tokens) > 1:
-        i = _reference_redex(tokens)
-        a, op, b = tokens[i - 1], tokens[i], tokens[i + 1]
-        tokens = reduce_at(tokens, i)
-        steps.append(f"{a}{op}{b}={_OPS[op](a, b)}")
-    if len(tokens) != 1 or not isinstance(tokens[0], int):
-        raise ValueError(f"arith expression {expression!r} is not well formed")
-    return steps, tokens[0]
+    lines, value = solve_with_states(expression)
+    return [line.split(" -> ")[0] for line in lines], value
 
 
 def solve_with_states(expression: str) -> tuple[list[str], int]:
@@ -175,7 +167,9 @@ def solve_with_states(expression: str) -> tuple[list[str], int]:
         a, op, b = tokens[i - 1], tokens[i], tokens[i + 1]
         tokens = reduce_at(tokens, i)
         lines.append(f"{a}{op}{b}={_OPS[op](a, b)} -> {render(tokens)}")
-    return lines, int(tokens[0])
+    if len(tokens) != 1 or not isinstance(tokens[0], int):
+        raise ValueError(f"arith expression {expression!r} is not well formed")
+    return lines, tokens[0]
 
 
 def format_solution(steps: list[str], answer: int) -> str:

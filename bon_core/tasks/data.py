@@ -7,12 +7,12 @@ task is constructed, never at import.
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from bon_core.jsonl import iter_rows
 
 DATA_DIR_ENV = "BON_DATA_DIR"
 DEFAULT_DATA_ROOT = Path("..") / "shared" / "data"
@@ -35,23 +35,7 @@ def validate_jsonl(path: Path, required: Sequence[str]) -> int:
     """
     if not path.is_file():
         raise ValueError(f"data file {path} does not exist")
-    opener = gzip.open if path.suffix == ".gz" else open
-    rows = 0
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}, line {line_number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}, line {line_number}: expected a JSON object, got {type(row).__name__}")
-            for name in required:
-                if name not in row or row[name] is None:
-                    raise ValueError(f"{path}, line {line_number}: missing required field {name!r}")
-            rows += 1
-    return rows
+    return sum(1 for _ in iter_rows(path, required, null_is_missing=True))
 
 
 def load_jsonl_rows(path: Path, required: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:

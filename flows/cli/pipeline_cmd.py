@@ -173,7 +173,7 @@ def runs_show(name: str = typer.Argument(..., help="Run name or id."), config: P
     if points:
         from bon_core.results import results_table, to_markdown
 
-        console.print(to_markdown(results_table(p for p in points if p.metric != "accuracy")), soft_wrap=True)
+        console.print(to_markdown(results_table(p for p in points if p.metric == "accuracy")), soft_wrap=True)
 
 
 @app.command("select")
