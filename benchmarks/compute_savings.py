@@ -49,8 +49,9 @@ def simulated_pools(problems: int, seed: int = 0):
             steps, answer = list(lines), problem.reference
             if rng.random() < error_rate:
                 bad = rng.randrange(len(steps))
-                lhs, value = steps[bad].split("=")
-                steps[bad] = f"{lhs}={int(value) + rng.choice([-2, -1, 1, 2, 10])}"
+                reduction, _, rest = steps[bad].partition(" -> ")
+                lhs, value = reduction.split("=")
+                steps[bad] = f"{lhs}={int(value) + rng.choice([-2, -1, 1, 2, 10])} -> {rest}"
                 answer = str(int(problem.reference) + rng.choice([-3, -1, 1, 2]))
             text = "\n".join([*steps, f"Answer: {answer}"])
             grade = task.grade(text, problem)

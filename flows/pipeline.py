@@ -33,7 +33,7 @@ class DemoConfig:
     train_problems: int = 500
     validation_problems: int = 100
     test_problems: int = 300
-    temperature: float = 1.0
+    temperature: float = 0.8
     max_new_tokens: int = 128
     generation_batch_size: int = 512  # sequences sampled together: 32 prompts x 16 samples
     policy_quick: bool = False

@@ -80,35 +80,37 @@ def test_legal_redexes_follow_precedence():
 def test_checker_on_good_text_and_other_legal_order():
     good = "5-2=3\n4*3=12\n3+12=15\nAnswer: 15"
     v = check_solution(good, P)
-    assert v.step_correct == (True, True, True) and v.first_error == -1 and v.process_correct
+    assert v.step_correct == (True, True, True, True) and v.first_error == -1 and v.process_correct
     other_order = check_solution("4*5=20\n2*3=6\n6+20=26\nAnswer: 26", problem("2*3+4*5", "26"))
     assert other_order.first_error == -1 and other_order.answer_correct
 
 
 def test_checker_arithmetic_error_then_cascade():
     v = check_solution("5-2=3\n4*3=13\n3+13=16\nAnswer: 16", P)
-    assert v.step_correct == (True, False, False) and v.first_error == 1
+    assert v.step_correct == (True, False, False, False) and v.first_error == 1
     assert not v.answer_correct and not v.right_answer_wrong_process
 
 
 def test_checker_illegal_reduction_with_right_arithmetic():
     # 3+4=7 is true arithmetic but ignores precedence: step 0 is wrong.
     v = check_solution("3+4=7\n5-2=3\n7*3=21\nAnswer: 21", P)
-    assert v.first_error == 0 and v.step_correct == (False, False, False)
+    assert v.first_error == 0 and v.step_correct == (False, False, False, False)
 
 
 def test_right_answer_wrong_process():
     # Two compensating errors: 4*3=11 then 3+11=15 (wrong arithmetic) still lands on 15.
     v = check_solution("5-2=3\n4*3=11\n3+11=15\nAnswer: 15", P)
     assert v.answer_correct and v.first_error == 1 and v.right_answer_wrong_process
-    # Jumping straight to the answer: no wrong step, but the process is incomplete.
+    # Jumping straight to the answer: the answer step is wrong, since the reduction is incomplete.
     jump = check_solution("5-2=3\nAnswer: 15", P)
-    assert jump.first_error == -1 and not jump.complete and jump.right_answer_wrong_process
+    assert jump.step_correct == (True, False) and jump.first_error == 1 and not jump.complete
+    assert jump.right_answer_wrong_process
 
 
 def test_wrong_answer_right_process():
     v = check_solution("5-2=3\n4*3=12\n3+12=15\nAnswer: 51", P)
-    assert v.process_correct and not v.answer_correct and v.wrong_answer_right_process
+    assert v.complete and v.step_correct == (True, True, True, False) and not v.process_correct
+    assert not v.answer_correct and v.wrong_answer_right_process
     missing = check_solution("5-2=3\n4*3=12\n3+12=15", P)
     assert missing.answer is None and missing.wrong_answer_right_process
 
@@ -116,8 +118,8 @@ def test_wrong_answer_right_process():
 def test_checker_on_malformed_text():
     v = check_solution("hello\n5 - 2 = 3\n\n4*3=12=12\nAnswer: 15\n3+12=15", P)
     # "hello" is step 0 (wrong); "5 - 2 = 3" is well formed but after the error; the blank line is no step;
-    # text after the Answer line is ignored.
-    assert v.step_correct == (False, False, False) and v.first_error == 0 and v.right_answer_wrong_process
+    # the Answer line is the last step; text after it is ignored.
+    assert v.step_correct == (False, False, False, False) and v.first_error == 0 and v.right_answer_wrong_process
     empty = check_solution("", P)
     assert empty.step_correct == () and empty.first_error == -1 and not empty.complete and not empty.answer_correct
     assert check_solution("5-2=3\n4*3=12\n3+12=15\nAnswer: fifteen", P).answer is not None
@@ -126,9 +128,9 @@ def test_checker_on_malformed_text():
 def test_split_steps_spans_and_labels():
     text = "5-2=3\n\n4*3=11\nAnswer: 15\n"
     steps = ArithTask().split_steps(text)
-    assert [(s.text, s.start, s.end) for s in steps] == [("5-2=3", 0, 5), ("4*3=11", 7, 13)]
+    assert [(s.text, s.start, s.end) for s in steps] == [("5-2=3", 0, 5), ("4*3=11", 7, 13), ("Answer: 15", 14, 24)]
     labels = ArithTask().label_steps(text, P)
-    assert [s.label for s in labels] == ["correct", "incorrect"]
+    assert [s.label for s in labels] == ["correct", "incorrect", "incorrect"]
 
 
 def test_extract_grade_and_normalize():
@@ -149,6 +151,6 @@ def test_steps_that_write_the_remaining_expression_are_checked_on_it():
     assert check_solution("5-2=3 -> 3+4*3\n4*3=12 -> 3+12\n3+12=15 -> 15\nAnswer: 15", p).process_correct
     # right arithmetic, legal redex, but the rest of the expression is copied wrong: the step is wrong
     v = check_solution("5-2=3 -> 3+4*3\n4*3=12 -> 3+21\n3+12=15 -> 15\nAnswer: 15", p)
-    assert v.step_correct == (True, False, False) and v.first_error == 1 and v.right_answer_wrong_process
+    assert v.step_correct == (True, False, False, False) and v.first_error == 1 and v.right_answer_wrong_process
     gold = ArithTask().load("test", limit=20)
     assert all(check_solution(q.solution, q).process_correct for q in gold)

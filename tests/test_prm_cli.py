@@ -1,16 +1,44 @@
-"""``bon train-prm`` on a TRL step-label file and ``bon score-steps`` on the saved PRM."""
+"""``bon train-prm`` on a TRL step-label file (through the train-prm flow, logged and registered in MLflow) and
+``bon score-steps`` on the saved PRM."""
 
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from prm_tiny import tiny_gpt2_lm
 from typer.testing import CliRunner
 
 from flows.cli import app
 
 
-def test_train_prm_then_score_steps(tmp_path):
+@pytest.fixture(scope="module")
+def prefect():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def bon_home(prefect, clean_cwd):
+    """A migrated store under ./.bon in a clean working directory; the environment and MLflow are restored after."""
+    import mlflow
+
+    from db.migrate import upgrade
+
+    saved = dict(os.environ)
+    (clean_cwd / ".bon").mkdir()
+    upgrade(f"sqlite:///{clean_cwd / '.bon' / 'bon.db'}")
+    yield clean_cwd / ".bon"
+    os.environ.clear()
+    os.environ.update(saved)
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.slow
+def test_train_prm_then_score_steps(bon_home, tmp_path):
     rows = [
         {"prompt": f"{a}+{b}", "completions": [f"{a}+{b}={a + b + wrong}"], "labels": [wrong == 0]}
         for a in range(4)
@@ -20,10 +48,17 @@ def test_train_prm_then_score_steps(tmp_path):
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
     base, out = tiny_gpt2_lm(tmp_path / "base"), tmp_path / "prm"
-    args = ["train-prm", f"trl:{data}", "--base", str(base), "--out", str(out), "--max-steps", "4", "--eval-steps", "2"]
+    args = ["train-prm", "--data", f"trl:{data}", "--base", str(base), "--out", str(out), "--max-steps", "4",
+            "--eval-steps", "2", "--max-length", "64", "--freeze-layers", "1", "--register", "tiny-prm"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "saved prm to" in result.output and json.loads((out / "bon_prm.json").read_text())["kind"] == "prm"
+    assert "saved prm to" in result.output and json.loads((out / "bon_prm.json").read_text())["max_length"] == 64
+    assert "registered as tiny-prm v1" in result.output and " s (load, train, save, log)" in result.output
+    import mlflow
+
+    (run,) = mlflow.search_runs(experiment_names=["bon"], filter_string="attributes.run_name = 'train-prm'",
+                                output_format="list")  # fmt: skip
+    assert run.data.params["freeze_layers"] == "1" and run.data.metrics["train_seconds"] > 0
     result = CliRunner().invoke(app, ["score-steps", str(out), "--problem", "1+2", "--step", "1+2=3", "--step", "3"])
     assert result.exit_code == 0, result.output
     lines = [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 2]
@@ -35,3 +70,5 @@ def test_train_prm_reports_a_bad_data_spec(tmp_path):
     result = CliRunner().invoke(app, ["train-prm", "nope:x.jsonl", "--base", str(tmp_path), "--out", str(tmp_path)])
     assert result.exit_code != 0
     assert "no format for 'nope:x.jsonl'" in str(result.exception)
+    both = ["train-prm", "trl:a.jsonl", "--data", "trl:b.jsonl", "--base", str(tmp_path), "--out", str(tmp_path)]
+    assert "give the training data once" in str(CliRunner().invoke(app, both).exception)

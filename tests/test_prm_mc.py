@@ -29,7 +29,7 @@ class ReplayingPolicy:
         tokens = tokenize_expression(question.removeprefix("Q: "))
         try:
             for step in steps:
-                left, c = step.split("=")
+                left, c = step.partition(" -> ")[0].split("=")
                 i = next(i for i in legal_redexes(tokens) if render(tokens[i - 1 : i + 2]) == left)
                 tokens = tokens[: i - 1] + [int(c)] + tokens[i + 2 :]
                 if 0 < i - 1 < len(tokens) - 1 and tokens[i - 2] == "(" and tokens[i] == ")":
@@ -49,8 +49,9 @@ def corrupted_candidates(count: int, seed: int):
         steps = [line for line in problem.solution.splitlines() if not line.startswith("Answer:")]
         if rng.random() < 0.5:
             i = rng.randrange(len(steps))
-            left, result = steps[i].split("=")
-            steps[i] = f"{left}={int(result) + rng.choice([1, 2, 7])}"
+            reduction, _, rest = steps[i].partition(" -> ")
+            left, result = reduction.split("=")
+            steps[i] = f"{left}={int(result) + rng.choice([1, 2, 7])} -> {rest}"
         out.append((problem, steps))
     return out
 
@@ -67,9 +68,7 @@ def test_mc_labels_agree_with_exact_labels_well_above_chance():
     total_steps = sum(len(steps) for _, steps in candidates)
     assert sum(r.generations_used for r in results) == 4 * total_steps
     exact = [
-        1.0 if s.label == "correct" else 0.0
-        for p, steps in candidates
-        for s in TASK.label_steps("\n".join(steps) + "\nAnswer: 0", p)
+        1.0 if s.label == "correct" else 0.0 for p, steps in candidates for s in TASK.label_steps("\n".join(steps), p)
     ]
     mc = [x for r in results for x in r.labels]
     agreement = label_agreement(mc, exact)

@@ -38,9 +38,10 @@ def corrupted_arith_examples(split: str, count: int, seed: int) -> list[StepLabe
         steps = [line for line in lines if not line.startswith("Answer:")]
         if rng.random() < 0.5:
             i = rng.randrange(len(steps))
-            left, result = steps[i].split("=")
+            reduction, _, rest = steps[i].partition(" -> ")
+            left, result = reduction.split("=")
             wrong = result + str(rng.randint(1, 9)) if rng.random() < 0.5 else str(int(result) + rng.choice([-1, 1]))
-            steps[i] = f"{left}={wrong}"
+            steps[i] = f"{left}={wrong} -> {rest}"
         text = "\n".join(steps) + f"\nAnswer: {problem.reference}"
         labelled = task.label_steps(text, problem)
         labels = tuple(1.0 if s.label == "correct" else 0.0 for s in labelled)

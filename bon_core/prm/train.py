@@ -41,6 +41,8 @@ class PRMTrainConfig:
     early_stopping_patience: int = 3  # evaluations without AUROC gain before stopping
     val_fraction: float = 0.1  # of the records, when no validation records are given
     seed: int = 0
+    group_by_length: bool = False  # batches of similar lengths: less padding, much faster on CPU
+    freeze_layers: int = 0  # freeze the embeddings and this many lowest transformer layers (cheaper backward)
     output_dir: str | None = None  # checkpoints; a temporary folder when None
     spec: PRMSpec = field(default_factory=PRMSpec)  # step format, head size, max_length of a new PRM
 
@@ -51,6 +53,8 @@ class PRMTrainConfig:
             raise ValueError(f"label_mode must be 'hard' or 'soft', got {self.label_mode!r}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.freeze_layers < 0:
+            raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers}")
         for name in ("batch_size", "max_steps", "eval_steps", "early_stopping_patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -107,6 +111,23 @@ def _features(prm: PRM, examples: Sequence[StepLabelledExample]) -> tuple[list[d
     return rows, dropped
 
 
+def freeze_lower_layers(prm: PRM, count: int) -> None:
+    """Stop gradients through the base's input embeddings and its ``count`` lowest transformer layers (the first
+    ``ModuleList`` as long as the config's layer count); the head and the upper layers still train."""
+    if count <= 0:
+        return
+    import torch
+
+    base = prm.model.base
+    n_layers = getattr(base.config, "num_hidden_layers", None)
+    layers = next((m for m in base.modules() if isinstance(m, torch.nn.ModuleList) and len(m) == n_layers), None)
+    if layers is None or count > len(layers):
+        raise ValueError(f"cannot freeze {count} layers of a {base.config.model_type} base with {n_layers} layers")
+    for module in [base.get_input_embeddings(), *list(layers)[:count]]:
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+
+
 def step_auroc(logits, labels) -> float:
     """AUROC of per-position scores against labels (>= 0.5 is positive), over labelled positions; 0.5 when the
     labelled positions hold only one class."""
@@ -142,6 +163,7 @@ def train_prm(
         base if isinstance(base, PRM) else new_prm(base, spec=replace(config.spec, kind=config.kind), seed=config.seed)
     )
     prm.spec = replace(prm.spec, kind=config.kind)
+    freeze_lower_layers(prm, config.freeze_layers)
     if val_examples is None:
         shuffled = list(examples)
         random.Random(config.seed).shuffle(shuffled)
@@ -176,6 +198,7 @@ def train_prm(
         args = TrainingArguments(
             output_dir=config.output_dir or scratch,
             per_device_train_batch_size=config.batch_size,
+            train_sampling_strategy="group_by_length" if config.group_by_length else "random",
             per_device_eval_batch_size=config.batch_size,
             learning_rate=config.learning_rate,
             weight_decay=config.weight_decay,

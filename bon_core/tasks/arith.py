@@ -12,7 +12,9 @@ line ``Answer: c``::
 
 Rules the checker applies (documented here because PRM labels depend on them):
 
-* The ``Answer:`` line is NOT a step; blank lines are ignored; text after the first ``Answer:`` line is ignored.
+* The ``Answer:`` line is the last step, so a PRM judges the conclusion too: it is correct iff every step before it
+  is, the steps reduced the expression to one number, and it states that number (a jump to the answer is wrong).
+  Blank lines are ignored; text after the first ``Answer:`` line is ignored.
 * A step is correct iff it is well formed, its arithmetic is right, its ``-> rest`` (if written) is exactly the
   expression left after the reduction, and ``a op b`` is a *legal redex* of the current
   expression: ``*`` whose left neighbour is not ``*``; ``+``/``-`` that is the first operator of its (parenthesised)
@@ -71,7 +73,7 @@ class ArithCheck:
 
     step_correct: tuple[bool, ...]
     first_error: int
-    complete: bool  # the correct steps reduced the expression to one number
+    complete: bool  # every reduction step is correct and together they leave one number
     answer: str | None
     answer_correct: bool
 
@@ -85,7 +87,7 @@ class ArithCheck:
 
     @property
     def wrong_answer_right_process(self) -> bool:
-        return self.process_correct and not self.answer_correct
+        return self.complete and not self.answer_correct
 
 
 def tokenize_expression(expression: str) -> list[Token]:
@@ -241,10 +243,15 @@ def check_solution(text: str, problem: Problem) -> ArithCheck:
     tokens = tokenize_expression(problem.question)
     step_correct: list[bool] = []
     broken = False
+    reductions_ok = True  # every step before the answer step is correct
     for step in split_steps(text):
         ok = False
         match = _STEP_RE.match(step.text)
-        if not broken and match:
+        final = _ANSWER_RE.match(step.text)
+        if final and not broken:
+            # The answer step is right iff the steps reduced the expression to one number and it states it.
+            ok = len(tokens) == 1 and normalize_answer(final.group(1)) == str(tokens[0])
+        elif not broken and match:
             a, op, b, c = int(match.group(1)), match.group(2), int(match.group(3)), int(match.group(4))
             if _OPS[op](a, b) == c:
                 for i in legal_redexes(tokens):
@@ -255,29 +262,30 @@ def check_solution(text: str, problem: Problem) -> ArithCheck:
                             tokens, ok = reduced, True
                             break
         broken = broken or not ok
+        reductions_ok = reductions_ok and (ok or bool(final))
         step_correct.append(ok)
     first_error = step_correct.index(False) if False in step_correct else -1
     answer = extract_answer(text)
     return ArithCheck(
         step_correct=tuple(step_correct),
         first_error=first_error,
-        complete=first_error == -1 and len(tokens) == 1,
+        complete=reductions_ok and len(tokens) == 1,
         answer=answer,
         answer_correct=answers_equal(answer, problem.reference),
     )
 
 
 def split_steps(text: str) -> list[Step]:
-    """One step per non-blank line before the first ``Answer:`` line (which is not a step); spans index ``text``."""
+    """One step per non-blank line up to and including the first ``Answer:`` line; spans index ``text``."""
     steps: list[Step] = []
     offset = 0
     for line in text.splitlines(keepends=True):
         start, body = offset, line.rstrip("\r\n")
         offset += len(line)
-        if _ANSWER_RE.match(body):
-            break
         if body.strip():
             steps.append(Step(index=len(steps), text=body, start=start, end=start + len(body)))
+        if _ANSWER_RE.match(body):
+            break
     return steps
 
 

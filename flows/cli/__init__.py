@@ -6,7 +6,7 @@ MLflow) happen inside the commands, so ``bon --help`` stays fast.
 
 from __future__ import annotations
 
-from flows.cli import db_cmd, generate_cmd, pipeline_cmd, prm_cmd, tasks_cmd  # noqa: F401,E402  (registration)
+from flows.cli import db_cmd, deploy_cmd, generate_cmd, pipeline_cmd, prm_cmd, prm_eval_cmd, tasks_cmd  # noqa: F401
 from flows.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -11,7 +11,10 @@ from flows.cli.app import BonError, app, console
 
 @app.command("train-prm")
 def train_prm_command(
-    data: str = typer.Argument(..., help="Step-labelled data as FORMAT:PATH (e.g. trl:data/train.jsonl)."),
+    data_arg: str | None = typer.Argument(None, metavar="[DATA]", help="Same as --data.", show_default=False),
+    data: str | None = typer.Option(
+        None, "--data", help="Step-labelled data as FORMAT:PATH, PATH a file or glob (e.g. prmbench:dir/train_*.jsonl)."
+    ),
     base: str = typer.Option(..., "--base", help="Base model directory (any AutoModel checkpoint) or 'minilm'."),
     out: Path = typer.Option(..., "--out", help="Directory to save the trained PRM to."),
     kind: str = typer.Option("prm", "--kind", help="prm (step labels) or orm (final-answer label only)."),
@@ -19,44 +22,58 @@ def train_prm_command(
     batch_size: int = typer.Option(8, "--batch-size"),
     learning_rate: float = typer.Option(5e-5, "--lr"),
     eval_steps: int = typer.Option(50, "--eval-steps", help="Steps between validation AUROC checks."),
-    limit: int = typer.Option(0, "--limit", help="Use only the first N records (0 = all)."),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of the records held out for validation."),
+    max_length: int = typer.Option(1024, "--max-length", help="Tokens per solution; longer problems are cut."),
+    freeze_layers: int = typer.Option(0, "--freeze-layers", help="Freeze embeddings + this many lowest layers."),
+    group_by_length: bool = typer.Option(True, help="Batch solutions of similar length (less padding)."),
+    mask_after_first_error: bool = typer.Option(
+        True, help="Train only on steps up to the first wrong one (PRM800K); PRMBench labels every step."
+    ),
+    register: str | None = typer.Option(
+        None, "--register", help="MLflow registered-model name [default: bon-BASE-KIND for a named base like minilm]."
+    ),
+    no_register: bool = typer.Option(False, "--no-register", help="Log to MLflow but do not register the model."),
     seed: int = typer.Option(0, "--seed"),
+    config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
 ) -> None:
-    """Train a PRM/ORM with early stopping on validation step AUROC and save it in the bon format."""
-    from rich.progress import Progress
+    """Train a PRM/ORM (early stopping on validation step AUROC), save it in the bon format, log it to MLflow and
+    register it."""
+    from bon_core.prm.bases import NAMED_BASES, resolve_base_model
+    from bon_core.stepdata import parse_spec
+    from flows.cli.pipeline_cmd import flow_environment
 
-    from bon_core.prm import PRMTrainConfig, from_labelled_solution, train_prm
-    from bon_core.prm.bases import resolve_base_model
-    from bon_core.stepdata import read_labelled
-
+    if (data_arg is None) == (data is None):
+        raise BonError("give the training data once: --data FORMAT:PATH (or as the first argument)")
+    source = data or data_arg
     try:
-        config = PRMTrainConfig(
-            kind=kind, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
-            eval_steps=eval_steps, seed=seed,
-        )  # fmt: skip
-        records = read_labelled(data)
+        if not source.startswith("run:"):
+            parse_spec(source)  # a bad spec fails here, before Prefect and MLflow start
         base_dir = resolve_base_model(base)
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:
         raise BonError(str(exc)) from exc
-    if limit:
-        records = records[:limit]
-    if not records:
-        raise BonError(f"{data}: no step-labelled records found")
-    examples = [from_labelled_solution(r) for r in records]
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"training {kind}", total=max_steps)
+    name = None if no_register else register or (f"bon-{base}-{kind}" if base in NAMED_BASES else None)
+    settings = flow_environment(config)  # before Prefect is imported
+    from flows.cli.progress_ui import progress_bars
+    from flows.train import train_prm_flow
 
-        def on_log(step: int, total: int, logs: dict) -> None:
-            auroc = logs.get("eval_auroc")
-            note = f" val AUROC {auroc:.3f}" if auroc is not None else ""
-            progress.update(task, completed=step, total=total, description=f"training {kind}{note}")
-
-        prm, report = train_prm(examples, config, base_dir, on_log=on_log)
-    prm.save_pretrained(out)
+    train_config = {
+        "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate, "eval_steps": eval_steps,
+        "val_fraction": val_fraction, "freeze_layers": freeze_layers, "group_by_length": group_by_length, "seed": seed,
+        "mask_after_first_error": mask_after_first_error,
+    }  # fmt: skip
+    try:
+        with progress_bars():
+            trained = train_prm_flow(
+                source, str(base_dir), str(out), kind=kind, database_url=settings.database_url, register_as=name,
+                config=train_config, spec={"max_length": max_length},
+            )  # fmt: skip
+    except ValueError as exc:
+        raise BonError(str(exc)) from exc
+    where = f", registered as {trained.registered_name} v{trained.registered_version}" if name else ""
     console.print(
-        f"saved {kind} to {out}: {report.steps} steps in {report.seconds:.0f}s, best val step AUROC "
-        f"{report.best_val_auroc:.3f} ({report.train_examples} train / {report.val_examples} val examples, "
-        f"{report.dropped_examples} too long)"
+        f"saved {kind} to {out}: best val step AUROC {trained.best_val_auroc:.3f}{where}; "
+        f"took {trained.seconds:.0f} s (load, train, save, log)",
+        soft_wrap=True,
     )
 
 

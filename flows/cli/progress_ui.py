@@ -46,6 +46,10 @@ def progress_bars() -> Iterator[RichSink]:
         TextColumn("{task.fields[info]}"),
         console=console,
         transient=False,
+        # Keep sys.stdout/sys.stderr as they are: Prefect's log handlers hold those streams, and a handler bound to
+        # Rich's temporary proxy would write into a closed bar after the block.
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
     with bars, progress.reporting(RichSink(bars)) as sink:
         yield sink

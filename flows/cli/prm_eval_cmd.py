@@ -1,0 +1,78 @@
+"""``bon eval-prm``: a PRM judged on step-labelled files like ProcessBench, next to two baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from flows.cli.app import BonError, app, console
+
+
+@app.command("eval-prm")
+def eval_prm_command(
+    data: str = typer.Option(..., "--data", help="A step-labelled file, directory or glob (or FORMAT:PATH)."),
+    format: str = typer.Option(..., "--format", help="processbench or prmbench (any step-data reader name works)."),
+    prm: str = typer.Option(..., "--prm", help="A bon PRM directory, or models:/NAME@ALIAS / models:/NAME/VERSION."),
+    base: str = typer.Option(
+        "minilm", "--base", help="The PRM's base model (named or a directory): the untrained-encoder baseline."
+    ),
+    validation_fraction: float = typer.Option(
+        0.2, "--validation-fraction", help="Share of the problems used to choose each scorer's threshold."
+    ),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N solutions of each file (0 = all)."),
+    max_length: int = typer.Option(0, "--max-length", help="Tokens per scoring window (0 = the PRM's own)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the validation split and the baseline's fresh head."),
+    config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
+) -> None:
+    """Print step AUROC and ProcessBench F1 (threshold chosen on a validation split, printed) per file and overall,
+    for the PRM, the untrained encoder with a fresh head and the position-length baseline; stores them in the
+    ``evaluations`` table and MLflow."""
+    from bon_core.prm.bases import resolve_base_model
+    from bon_core.stepdata import READERS, parse_spec
+    from bon_core.stepdata.io import expand_paths
+
+    if format not in READERS:
+        raise BonError(f"unknown --format {format!r}; known: {', '.join(READERS)}")
+    try:
+        _, path = parse_spec(data, format)
+        expand_paths(path)
+        base_dir = resolve_base_model(base)
+        if not 0.0 < validation_fraction < 1.0:
+            raise ValueError(f"--validation-fraction must be in (0, 1), got {validation_fraction}")
+    except ValueError as exc:
+        raise BonError(str(exc)) from exc
+    if not prm.startswith("models:/") and not (Path(prm) / "bon_prm.json").is_file():
+        raise BonError(f"--prm {prm}: not a bon PRM directory (no bon_prm.json) nor a models:/ URI")
+    settings = flow_environment_for(config)  # before Prefect is imported
+    from flows.cli.progress_ui import progress_bars
+    from flows.eval_prm import eval_prm_flow
+
+    try:
+        with progress_bars():
+            result = eval_prm_flow(
+                data, format, prm, str(base_dir), settings.database_url, validation_fraction=validation_fraction,
+                limit=limit or None, seed=seed, max_length=max_length or None,
+            )  # fmt: skip
+    except ValueError as exc:
+        raise BonError(str(exc)) from exc
+    console.print(result.markdown, soft_wrap=True, markup=False)
+    thresholds = sorted({(f.scorer, f.threshold) for f in result.figures})
+    console.print(
+        "thresholds (chosen on the validation split): " + ", ".join(f"{s} {t:.3f}" for s, t in thresholds),
+        soft_wrap=True,
+        markup=False,
+    )
+    console.print(
+        f"{result.validation_solutions} validation / {result.test_solutions} test solutions; stored as run "
+        f"{result.run_name!r} (MLflow run {result.mlflow_run_id}) in {result.seconds:.0f} s",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+def flow_environment_for(config: Path | None):
+    """The settings with Prefect, MLflow and the store set up (see ``pipeline_cmd.flow_environment``)."""
+    from flows.cli.pipeline_cmd import flow_environment
+
+    return flow_environment(config)

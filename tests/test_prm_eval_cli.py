@@ -1,0 +1,100 @@
+"""``bon eval-prm`` end to end: a tiny BERT PRM on two ProcessBench-style files, next to both baselines, under the
+Prefect test harness with the store and MLflow in a temporary working directory."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from prm_tiny import tiny_bert
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+
+@pytest.fixture(scope="module")
+def prefect():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def bon_home(prefect, clean_cwd):
+    """A migrated store under ./.bon in a clean working directory; the environment and MLflow are restored after."""
+    import mlflow
+
+    from db.migrate import upgrade
+
+    saved = dict(os.environ)
+    (clean_cwd / ".bon").mkdir()
+    url = f"sqlite:///{clean_cwd / '.bon' / 'bon.db'}"
+    upgrade(url)
+    yield url
+    os.environ.clear()
+    os.environ.update(saved)
+    mlflow.set_tracking_uri(None)
+
+
+def write_processbench(path, offset: int) -> None:
+    rows = []
+    for i in range(offset, offset + 6):
+        a, b = i, i + 1
+        steps = [f"{a}+{b}={a + b}", f"so {a + b}"]
+        rows.append({"id": f"{i}-ok", "problem": f"{a}+{b}?", "steps": steps, "label": -1})
+        rows.append({"id": f"{i}-bad", "problem": f"{a}+{b}?", "steps": [steps[0], f"so {a + b + 1}"], "label": 1})
+    long_steps = [f"we add {n} and {n} to get {2 * n} here" for n in range(6)]  # > one scoring window
+    rows.append({"id": "long", "problem": "sums?", "steps": long_steps, "label": 4})
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+@pytest.mark.slow
+def test_eval_prm_prints_tables_and_stores_figures(bon_home, tmp_path):
+    from bon_core.prm import PRMSpec, new_prm
+    from db.engine import make_engine
+
+    base = tiny_bert(tmp_path / "base")
+    new_prm(base, spec=PRMSpec(max_length=128), seed=1).save_pretrained(tmp_path / "tiny-prm")
+    data = tmp_path / "data"
+    data.mkdir()
+    write_processbench(data / "a.jsonl", 0)
+    write_processbench(data / "b.jsonl", 100)
+    prm = str(tmp_path / "tiny-prm")
+    args = ["eval-prm", "--data", str(data / "*.jsonl"), "--format", "processbench", "--prm", prm,
+            "--base", str(base), "--validation-fraction", "0.5"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.output.splitlines() if line.startswith("| ")]
+    scorers = ("tiny-prm", "untrained-encoder", "position-length-logistic")
+    assert {(row.split(" | ")[0][2:], row.split(" | ")[1]) for row in table[1:]} >= {
+        (group, scorer) for group in ("a", "b", "overall") for scorer in scorers
+    }
+    assert "thresholds (chosen on the validation split): " in result.output
+
+    engine = make_engine(bon_home)
+    with engine.connect() as connection:
+        run = connection.execute(text("SELECT id, name, task, status FROM runs")).one()
+        assert run.name.startswith("eval-prm:tiny-prm:") and (run.task, run.status) == ("processbench", "completed")
+        rows = connection.execute(
+            text("SELECT strategy, scorer, n FROM evaluations WHERE run_id = :r AND metric = 'step_auroc'"),
+            {"r": run.id},
+        ).all()
+        kinds = dict(connection.execute(text("SELECT name, kind FROM scorers")).all())
+    engine.dispose()
+    assert {(strategy, scorer) for strategy, scorer, _ in rows} == {
+        (f"prm-eval:{g}", s) for g in ("a", "b", "overall") for s in scorers
+    }
+    n_test = {strategy: n for strategy, _, n in rows}
+    assert n_test["prm-eval:overall"] == n_test["prm-eval:a"] + n_test["prm-eval:b"] < 26  # validation held out
+    assert kinds == {"tiny-prm": "prm", "untrained-encoder": "baseline", "position-length-logistic": "heuristic"}
+
+
+def test_eval_prm_names_a_bad_input(tmp_path):
+    result = CliRunner().invoke(app, ["eval-prm", "--data", str(tmp_path / "none.jsonl"), "--format", "processbench",
+                                      "--prm", str(tmp_path)])  # fmt: skip
+    assert result.exit_code != 0 and "no data file matches" in str(result.exception)
+    result = CliRunner().invoke(app, ["eval-prm", "--data", "x", "--format", "csv", "--prm", str(tmp_path)])
+    assert "unknown --format 'csv'" in str(result.exception)
