@@ -34,7 +34,9 @@ def configure_mlflow(settings: Settings, experiment: str = "bon") -> str:
     import mlflow
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    from flows.settings import absolute_sqlite_url
+
+    mlflow.set_tracking_uri(absolute_sqlite_url(settings.mlflow_tracking_uri))
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:
         mlflow.set_experiment(experiment)

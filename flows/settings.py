@@ -127,3 +127,15 @@ def ensure_home(settings: Settings) -> Path:
     if settings.mlflow_artifact_root and "://" not in settings.mlflow_artifact_root:
         Path(settings.mlflow_artifact_root).mkdir(parents=True, exist_ok=True)
     return settings.home
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """A ``sqlite:///relative/path`` URL made absolute against the current directory (other URLs unchanged).
+
+    Engines and MLflow stores are cached per URL string, so a relative URL would keep pointing at the first
+    directory it was opened from.
+    """
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if path is None or path.is_absolute():
+        return url
+    return url.split(":///", 1)[0] + ":///" + str(path.resolve())

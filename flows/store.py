@@ -10,9 +10,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 
-@functools.lru_cache(maxsize=8)
 def engine_for(database_url: str) -> Engine:
     """An engine for ``database_url`` whose schema is checked to be at head (StoreError naming the fix if not)."""
+    from flows.settings import absolute_sqlite_url
+
+    return _engine(absolute_sqlite_url(database_url))
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(database_url: str) -> Engine:
     from db.engine import open_store
 
     return open_store(database_url)

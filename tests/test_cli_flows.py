@@ -34,8 +34,12 @@ class _Runner(CliRunner):
             setup_logging(incremental=False)
 
 
-def test_cli_walkthrough(prefect, clean_cwd, tmp_path_factory):
+def test_cli_walkthrough(prefect, clean_cwd, tmp_path_factory, monkeypatch):
     import mlflow
+
+    # An absolute home gives this test's stores URIs of their own: MLflow caches its store per URI string, and
+    # other tests use the relative default in other working directories.
+    monkeypatch.setenv("BON_HOME", str(clean_cwd / ".bon"))
     from prefect.logging.configuration import setup_logging
 
     from flows.cli import app
