@@ -78,3 +78,14 @@ def split_file(data_dir: Path, split: str, files: dict[str, str], task_name: str
     if split not in files:
         raise ValueError(f"unknown split {split!r} for task {task_name}; known splits: {', '.join(files)}")
     return data_dir / files[split]
+
+
+def load_task_rows(
+    task: Any, split: str, limit: int | None, source: str, split_files: Any, required: Sequence[str], **hub_options: Any
+) -> list[dict[str, Any]]:
+    """Rows of ``task``'s ``split`` from its local file (``source="local"``) or its Hub data set (``"hub"``)."""
+    if source == "hub":
+        return load_hub_rows(task.hub_name, split, limit, **hub_options)
+    if source == "local":
+        return load_jsonl_rows(split_file(task.data_dir, split, split_files, task.name), required, limit)
+    raise ValueError(f"unknown source {source!r}; known: local, hub")

@@ -13,7 +13,7 @@ from typing import Any
 
 from bon_core.steps import make_splitter
 from bon_core.tasks.base import Grade
-from bon_core.tasks.data import load_hub_rows, load_jsonl_rows, resolve_data_dir, split_file
+from bon_core.tasks.data import load_task_rows, resolve_data_dir
 from bon_core.types import Problem, Step
 
 DEFAULT_PROMPT = (
@@ -80,12 +80,7 @@ class MathTask:
     def load(self, split: str = "test", limit: int | None = None, **options: Any) -> list[Problem]:
         """The MATH-500 problems; ``source="hub"`` loads ``hub_name`` instead of the local file."""
         source = options.get("source", "local")
-        if source == "hub":
-            rows = load_hub_rows(self.hub_name, split, limit)
-        elif source == "local":
-            rows = load_jsonl_rows(split_file(self.data_dir, split, SPLIT_FILES, self.name), REQUIRED_FIELDS, limit)
-        else:
-            raise ValueError(f"unknown source {source!r}; known: local, hub")
+        rows = load_task_rows(self, split, limit, source, SPLIT_FILES, REQUIRED_FIELDS)
         return [
             Problem(
                 task=self.name,
