@@ -42,6 +42,7 @@ def demo(
 ) -> None:
     """The main job, offline on the arith task: train a policy, generate N=16 pools, train a PRM and an ORM,
     register them in MLflow, score, select and evaluate; prints the results table."""
+    _init_store(config)  # the demo is the first thing a newcomer runs: it creates its store if needed
     settings = flow_environment(config)  # before Prefect is imported: it reads its settings at import
     from flows.cli.progress_ui import progress_bars
     from flows.pipeline import DemoConfig, pipeline_flow
@@ -64,6 +65,20 @@ def demo(
             )
     console.print(f"\nfinished in {elapsed:.0f} s", soft_wrap=True)
     _where(settings, result.evaluation.plots)
+
+
+def _init_store(config: Path | None) -> None:
+    """Create the home folder and bring the store to head (idempotent), as ``bon init`` does."""
+    from db import migrate
+    from db.errors import StoreError
+    from flows.settings import ensure_home, load_settings
+
+    try:
+        settings = load_settings(config)
+        ensure_home(settings)
+        migrate.upgrade(settings.database_url)
+    except (ValueError, StoreError) as exc:
+        raise BonError(str(exc)) from None
 
 
 def _asdict(cfg) -> dict:
