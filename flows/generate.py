@@ -80,30 +80,45 @@ def generate_flow(
     shard_size: int = 32,
 ) -> int:
     """Sample ``n`` candidates for each problem of ``task_name``/``split`` with ``policy``; returns the run id."""
+    import time
+
+    import mlflow
     from prefect.runtime import flow_run
 
     from bon_core.tasks import get_task
     from bon_core.types import GenerationConfig
     from db import repository
+    from flows.tracking import tracked_run
 
     config = asdict(GenerationConfig(**(generation or {})))
     the_task = get_task(task_name, **(task_options or {}))
     problems = the_task.load(split, limit=limit, **(load_options or {}))
     if not problems:
         raise ValueError(f"task {task_name!r} split {split!r} has no problems")
-    with transaction(database_url) as session:
-        run_id = repository.get_or_create_run(
-            session, run_name, task_name, policy, {**config, "n": n, "split": split}, config["seed"]
-        )
-        repository.upsert_problems(session, problems)
-        repository.update_run(session, run_id, status="generating", prefect_flow_run_id=str(flow_run.id or ""))
-    progress.start("generate", f"generating {run_name}", len(problems) * n)
-    ids = [p.source_id for p in problems]
-    static = [unmapped(x) for x in (database_url, run_id, task_name, task_options or {}, policy, backend, base_url)]
-    futures = generate_shard.map(*static, shards(ids, shard_size), unmapped(n), unmapped(config))
-    generated = sum(f.result() for f in futures)
-    with transaction(database_url) as session:
-        repository.update_run(session, run_id, status="generated")
+    params = {"run": run_name, "task": task_name, "policy": policy, "backend": backend, "n": n, "split": split,
+              "problems": len(problems), "shard_size": shard_size, "generation": config,
+              "task_options": task_options or {}}  # fmt: skip
+    with tracked_run(f"generate:{run_name}", params) as tracking:
+        with transaction(database_url) as session:
+            run_id = repository.get_or_create_run(
+                session, run_name, task_name, policy, {**config, "n": n, "split": split}, config["seed"]
+            )
+            repository.upsert_problems(session, problems)
+            repository.update_run(
+                session, run_id, status="generating", prefect_flow_run_id=str(flow_run.id or ""),
+                mlflow_run_id=tracking.info.run_id,
+            )  # fmt: skip
+        started = time.perf_counter()
+        progress.start("generate", f"generating {run_name}", len(problems) * n)
+        ids = [p.source_id for p in problems]
+        static = [unmapped(x) for x in (database_url, run_id, task_name, task_options or {}, policy, backend, base_url)]
+        futures = generate_shard.map(*static, shards(ids, shard_size), unmapped(n), unmapped(config))
+        generated = sum(f.result() for f in futures)
+        seconds = time.perf_counter() - started
+        with transaction(database_url) as session:
+            repository.update_run(session, run_id, status="generated")
+        mlflow.log_metrics({"new_candidates": generated, "seconds": seconds,
+                            "candidates_per_second": generated / seconds if seconds > 0 else 0.0})  # fmt: skip
     print(f"run {run_name!r}: {generated} new candidates ({len(problems)} problems x {n})")
     return run_id
 

@@ -8,6 +8,7 @@ the artifact ``prm`` so ``bon_core.prm.load_prm`` can also read it directly.
 from __future__ import annotations
 
 import mlflow
+import pandas as pd
 
 
 class PRMPyfunc(mlflow.pyfunc.PythonModel):
@@ -16,7 +17,8 @@ class PRMPyfunc(mlflow.pyfunc.PythonModel):
 
         self.prm = load_prm(context.artifacts["prm"])
 
-    def predict(self, context, model_input, params=None):  # noqa: ANN001
+    # The DataFrame hint tells MLflow there is no schema to infer or validate (without a hint it warns on every log).
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # noqa: ANN001
         problems = list(model_input["problem"])
         steps = [list(s) for s in model_input["steps"]]
         return self.prm.score(problems, steps)

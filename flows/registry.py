@@ -29,15 +29,23 @@ class Promotion:
 
 def log_prm(prm_dir: str | Path, artifact_name: str = "prm") -> str:
     """Log the PRM saved in ``prm_dir`` as a pyfunc model in the active run; returns its model URI."""
+    import logging
+
     import mlflow
 
-    info = mlflow.pyfunc.log_model(
-        name=artifact_name,
-        python_model=str(_PYFUNC_CODE),
-        artifacts={"prm": str(prm_dir)},
-        # Explicit requirements: MLflow's inference of them imports and probes the model, which is slow.
-        pip_requirements=["torch", "transformers", "bon"],
-    )
+    pyfunc_logger = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_logger.level
+    pyfunc_logger.setLevel(logging.ERROR)  # "cannot infer a signature": by design, the input is a DataFrame of lists
+    try:
+        info = mlflow.pyfunc.log_model(
+            name=artifact_name,
+            python_model=str(_PYFUNC_CODE),
+            artifacts={"prm": str(prm_dir)},
+            # Explicit requirements: MLflow's inference of them imports and probes the model, which is slow.
+            pip_requirements=["torch", "transformers", "bon"],
+        )
+    finally:
+        pyfunc_logger.setLevel(level)
     return info.model_uri
 
 

@@ -29,6 +29,14 @@ def configure_prefect(settings: Settings) -> None:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
 
 
+def quiet_libraries() -> None:
+    """Keep the CLI's output to bon's own progress bars and tables: no per-load "Loading weights" bars or advisory
+    messages from transformers / huggingface_hub (read from the environment when they are first imported)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
 def configure_mlflow(settings: Settings, experiment: str = "bon") -> str:
     """Point MLflow at the configured tracking store and make sure ``experiment`` exists; returns its id."""
     import mlflow

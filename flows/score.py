@@ -69,7 +69,12 @@ def score_flow(
     database_url: str, run_name: str, model_uri: str, model_format: str = "bon", shard_size: int = 64
 ) -> int:
     """Score every candidate of run ``run_name`` with the scorer at ``model_uri``; returns the scorer id."""
+    import time
+
+    import mlflow
+
     from db import reads, repository
+    from flows.tracking import tracked_run
 
     path, info = scorer_identity(model_uri, model_format)
     with transaction(database_url) as session:
@@ -77,10 +82,17 @@ def score_flow(
         scorer_id = repository.upsert_scorer(session, info)
         source_ids = [p.source_id for p in reads.load_problems(session, run_id=run.id)]
         total = len(reads.existing_sample_keys(session, run.id))
-    progress.start("score", f"scoring {run_name} with {info.name}", total)
-    static = [unmapped(x) for x in (database_url, run.id, scorer_id, path, model_format)]
-    futures = score_shard.map(*static, shards(source_ids, shard_size))
-    scored = sum(f.result() for f in futures)
+    params = {"run": run_name, "model_uri": model_uri, "format": model_format, "scorer": info.name,
+              "scorer_version": info.version, "kind": info.kind, "shard_size": shard_size}  # fmt: skip
+    with tracked_run(f"score:{run_name}:{info.name}", params, tags={"bon.scorer_id": str(scorer_id)}):
+        started = time.perf_counter()
+        progress.start("score", f"scoring {run_name} with {info.name}", total)
+        static = [unmapped(x) for x in (database_url, run.id, scorer_id, path, model_format)]
+        futures = score_shard.map(*static, shards(source_ids, shard_size))
+        scored = sum(f.result() for f in futures)
+        seconds = time.perf_counter() - started
+        mlflow.log_metrics({"new_candidates_scored": scored, "seconds": seconds,
+                            "candidates_per_second": scored / seconds if seconds > 0 else 0.0})  # fmt: skip
     print(f"scorer {info.name} ({info.version}): scored {scored} new candidates of run {run_name!r}")
     return scorer_id
 

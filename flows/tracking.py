@@ -33,6 +33,20 @@ def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def ensure_tracking_store() -> None:
+    """Point MLflow at bon's configured store when nothing chose one, so a flow called from Python (not the CLI)
+    logs where the CLI would, never to MLflow's own default (``./mlflow.db``)."""
+    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+
+    if not is_tracking_uri_set():
+        from flows.runtime import configure_mlflow
+        from flows.settings import ensure_home, load_settings
+
+        settings = load_settings()
+        ensure_home(settings)
+        configure_mlflow(settings)
+
+
 @contextlib.contextmanager
 def tracked_run(
     name: str, params: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None
@@ -41,6 +55,8 @@ def tracked_run(
     import mlflow
 
     nested = mlflow.active_run() is not None
+    if not nested:
+        ensure_tracking_store()
     with mlflow.start_run(run_name=name, nested=nested) as run:
         mlflow.set_tags({"bon.version": bon_core.__version__, "git.commit": git_commit(), **(tags or {})})
         if params:

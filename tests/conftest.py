@@ -114,3 +114,21 @@ def clean_cwd(tmp_path, monkeypatch):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def migrated_home(clean_cwd):
+    """A migrated store under ./.bon in a clean working directory, for CLI commands; the environment and MLflow's
+    tracking URI (which the commands set) are restored after."""
+    import mlflow
+
+    from db.migrate import upgrade
+
+    saved = dict(os.environ)
+    home = clean_cwd / ".bon"
+    home.mkdir()
+    upgrade(f"sqlite:///{home / 'bon.db'}")
+    yield home
+    os.environ.clear()
+    os.environ.update(saved)
+    mlflow.set_tracking_uri(None)

@@ -47,8 +47,22 @@ def _score(url: str, prm: str) -> None:
     run_score(database_url=url, run_name="r", model_uri=prm, shard_size=1)
 
 
+@pytest.fixture
+def tracking(tmp_path):
+    """The flows log to MLflow: a temporary tracking store, reset afterwards."""
+    import mlflow
+
+    from flows.runtime import configure_mlflow
+    from flows.settings import Settings
+
+    settings = Settings(home=tmp_path, mlflow_tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    configure_mlflow(settings, experiment="bon-dask")
+    yield
+    mlflow.set_tracking_uri(None)
+
+
 @pytest.mark.slow
-def test_dask_cluster_of_two_workers_writes_the_rows_of_an_in_process_run(tmp_path, monkeypatch):
+def test_dask_cluster_of_two_workers_writes_the_rows_of_an_in_process_run(tmp_path, monkeypatch, tracking):
     from distributed import Client, LocalCluster
     from prefect.testing.utilities import prefect_test_harness
     from prefect_dask import DaskTaskRunner

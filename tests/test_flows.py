@@ -107,6 +107,25 @@ def test_pipeline_pieces_store_register_score_and_evaluate(prefect, tracking, po
     )
     assert len(runs) == 1 and "metrics.majority.accuracy" in runs.columns
 
+    generated = mlflow.search_runs(
+        search_all_experiments=True, filter_string=f"tags.mlflow.runName = 'generate:{test_run}'"
+    )
+    assert len(generated) == 1 and generated["metrics.new_candidates"][0] == 16
+    assert generated["params.n"][0] == "4" and generated["tags.git.commit"][0]
+    stored_link = "SELECT COUNT(*) FROM runs WHERE name = :name AND mlflow_run_id = :mlflow_run"
+    assert _count(store_url, stored_link, name=test_run, mlflow_run=generated["run_id"][0]) == 1
+    scored = mlflow.search_runs(
+        search_all_experiments=True, filter_string=f"tags.mlflow.runName = 'score:{test_run}:{registry}'",
+        order_by=["attributes.start_time ASC"],
+    )  # fmt: skip
+    with_steps = (
+        "SELECT COUNT(DISTINCT c.id) FROM candidates c JOIN steps s ON s.candidate_id = c.id "
+        "JOIN runs r ON r.id = c.run_id WHERE r.name = :name"
+    )
+    # every candidate with steps scored once; the re-run found nothing left to score
+    assert list(scored["metrics.new_candidates_scored"]) == [_count(store_url, with_steps, name=test_run), 0]
+    assert set(scored["params.scorer_version"]) == {f"{registry}/1"}
+
 
 def test_promotion_rule_keeps_the_better_champion(prefect, tracking, policy, tmp_path):
     from bon_core.prm import new_prm
@@ -150,7 +169,9 @@ def test_killed_generate_resumes_to_the_uninterrupted_result(policy, tmp_path):
 
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", "PREFECT_LOGGING_LEVEL": "WARNING"}  # fmt: skip
-    env.pop("PREFECT_API_URL", None)
+    env["BON_HOME"] = str(tmp_path / "home")  # the generate flow's MLflow run goes to home/mlflow.db
+    for name in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI", "BON_MLFLOW_TRACKING_URI"):
+        env.pop(name, None)
     limit, total = 10, 40
     killed, reference = f"sqlite:///{tmp_path / 'killed.db'}", f"sqlite:///{tmp_path / 'reference.db'}"
     for url in (killed, reference):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from prm_tiny import tiny_gpt2_lm
@@ -22,19 +21,8 @@ def prefect():
 
 
 @pytest.fixture
-def bon_home(prefect, clean_cwd):
-    """A migrated store under ./.bon in a clean working directory; the environment and MLflow are restored after."""
-    import mlflow
-
-    from db.migrate import upgrade
-
-    saved = dict(os.environ)
-    (clean_cwd / ".bon").mkdir()
-    upgrade(f"sqlite:///{clean_cwd / '.bon' / 'bon.db'}")
-    yield clean_cwd / ".bon"
-    os.environ.clear()
-    os.environ.update(saved)
-    mlflow.set_tracking_uri(None)
+def bon_home(prefect, migrated_home):
+    return migrated_home
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ Prefect test harness with the store and MLflow in a temporary working directory.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from prm_tiny import tiny_bert
@@ -23,20 +22,8 @@ def prefect():
 
 
 @pytest.fixture
-def bon_home(prefect, clean_cwd):
-    """A migrated store under ./.bon in a clean working directory; the environment and MLflow are restored after."""
-    import mlflow
-
-    from db.migrate import upgrade
-
-    saved = dict(os.environ)
-    (clean_cwd / ".bon").mkdir()
-    url = f"sqlite:///{clean_cwd / '.bon' / 'bon.db'}"
-    upgrade(url)
-    yield url
-    os.environ.clear()
-    os.environ.update(saved)
-    mlflow.set_tracking_uri(None)
+def bon_home(prefect, migrated_home) -> str:
+    return f"sqlite:///{migrated_home / 'bon.db'}"
 
 
 def write_processbench(path, offset: int) -> None:

@@ -181,7 +181,7 @@ def train_policy(
 ):
     """Train the demo policy on ``task``'s train split, save it to ``out_dir`` and report its greedy accuracy."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments, set_seed
+    from transformers import GPT2Config, GPT2LMHeadModel, PrinterCallback, Trainer, TrainingArguments, set_seed
 
     from bon_core.device import pick_device
     from bon_core.generation.char_tokenizer import build_char_tokenizer
@@ -235,6 +235,7 @@ def train_policy(
         data_collator=_collate(tokenizer.pad_token_id),
         callbacks=[_progress_callback(progress)] if progress else None,
     )
+    trainer.remove_callback(PrinterCallback)  # no log dicts on stdout; ``progress`` reports them
     has_checkpoint = any((out / "checkpoints").glob("checkpoint-*"))
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if has_checkpoint else None)

@@ -154,7 +154,14 @@ def train_prm(
     ``on_log(step, max_steps, logs)`` is called at every logging step (e.g. to drive a progress bar).
     """
     import torch
-    from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import (
+        EarlyStoppingCallback,
+        PrinterCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        set_seed,
+    )
 
     if not examples:
         raise ValueError("train_prm needs at least one training example")
@@ -232,6 +239,7 @@ def train_prm(
             compute_metrics=lambda pred: {"auroc": step_auroc(pred.predictions, pred.label_ids)},
             callbacks=[EarlyStoppingCallback(config.early_stopping_patience), _Record()],
         )
+        trainer.remove_callback(PrinterCallback)  # no log dicts on stdout; ``on_log`` reports progress
         started = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - started

@@ -17,10 +17,11 @@ app.add_typer(runs_app, name="runs")
 def flow_environment(config: Path | None = None):
     """Settings with the home folder created, Prefect and MLflow configured; the store must be at head."""
     from db.errors import StoreError
-    from flows.runtime import configure_mlflow, configure_prefect
+    from flows.runtime import configure_mlflow, configure_prefect, quiet_libraries
     from flows.settings import ensure_home, load_settings
     from flows.store import engine_for
 
+    quiet_libraries()
     try:
         settings = load_settings(config)
     except ValueError as exc:
