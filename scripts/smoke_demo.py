@@ -44,7 +44,16 @@ def main() -> int:
             print(f"registry: {name} champion = version {champion.version}")
         runs = mlflow.search_runs(search_all_experiments=True)
         names = set(runs["tags.mlflow.runName"])
-        expected = {"pipeline:demo-quick", "train-policy", "train-prm", "train-orm", "select-evaluate:demo-quick-test"}
+        expected = {
+            "pipeline:demo-quick",
+            "train-policy",
+            "generate:demo-quick-train",
+            "train-prm",
+            "train-orm",
+            "score:demo-quick-test:bon-prm",
+            "score:demo-quick-test:bon-orm",
+            "select-evaluate:demo-quick-test",
+        }
         assert expected <= names, f"MLflow runs missing: {expected - names}"
     print("smoke test passed")
     return 0
