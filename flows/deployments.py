@@ -16,20 +16,11 @@ from typing import Any
 
 from prefect import flow
 
+from flows.runtime import settings_from_environment
+
 NIGHTLY_CRON = "0 2 * * *"
 ON_DEMAND = "on-demand"
 NIGHTLY = "nightly"
-
-
-def _worker_settings():
-    """The settings of the process running a deployed flow, with MLflow pointed at its tracking store."""
-    from flows.runtime import configure_mlflow
-    from flows.settings import ensure_home, load_settings
-
-    settings = load_settings()
-    ensure_home(settings)
-    configure_mlflow(settings)
-    return settings
 
 
 @flow(name="nightly-champion-eval", log_prints=True)
@@ -49,7 +40,7 @@ def nightly_champion_eval(
     from flows.select_evaluate import select_evaluate_flow
     from flows.store import transaction
 
-    settings = _worker_settings()
+    settings = settings_from_environment()
     registry_name = registry_name or settings.registry_name
     aggregations = list(aggregations or ["min", "last"])
     scorer_id = score_flow.with_options(task_runner=task_runner())(
@@ -91,7 +82,7 @@ def train_prm_job(
 
     from flows.train import train_prm_flow
 
-    settings = _worker_settings()
+    settings = settings_from_environment()
     out_dir = out_dir or str(settings.home / "prms" / f"{kind}-{flow_run.id or 'local'}")
     trained = train_prm_flow(
         source, base, out_dir, kind=kind, database_url=settings.database_url, validation_run=validation_run,
@@ -116,7 +107,7 @@ def generate_job(
     from flows.generate import generate_flow
     from flows.runners import task_runner
 
-    settings = _worker_settings()
+    settings = settings_from_environment()
     return generate_flow.with_options(task_runner=task_runner())(
         settings.database_url, run_name, task_name, policy, n=n, split=split, limit=limit,
         generation=generation, task_options=task_options, shard_size=shard_size,

@@ -82,13 +82,12 @@ def generate_flow(
     """Sample ``n`` candidates for each problem of ``task_name``/``split`` with ``policy``; returns the run id."""
     import time
 
-    import mlflow
     from prefect.runtime import flow_run
 
     from bon_core.tasks import get_task
     from bon_core.types import GenerationConfig
     from db import repository
-    from flows.tracking import tracked_run
+    from flows.tracking import log_candidate_throughput, tracked_run
 
     config = asdict(GenerationConfig(**(generation or {})))
     the_task = get_task(task_name, **(task_options or {}))
@@ -117,8 +116,7 @@ def generate_flow(
         seconds = time.perf_counter() - started
         with transaction(database_url) as session:
             repository.update_run(session, run_id, status="generated")
-        mlflow.log_metrics({"new_candidates": generated, "seconds": seconds,
-                            "candidates_per_second": generated / seconds if seconds > 0 else 0.0})  # fmt: skip
+        log_candidate_throughput("new_candidates", generated, seconds)
     print(f"run {run_name!r}: {generated} new candidates ({len(problems)} problems x {n})")
     return run_id
 

@@ -29,6 +29,17 @@ def configure_prefect(settings: Settings) -> None:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
 
 
+def settings_from_environment() -> Settings:
+    """The settings of this process (environment, ``./bon.toml``, defaults) with home created and MLflow pointed at
+    the configured tracking store: what a deployed flow or a flow called from Python (not the CLI) runs with."""
+    from flows.settings import ensure_home, load_settings
+
+    settings = load_settings()
+    ensure_home(settings)
+    configure_mlflow(settings)
+    return settings
+
+
 def quiet_libraries() -> None:
     """Keep the CLI's output to bon's own progress bars and tables: no per-load "Loading weights" bars or advisory
     messages from transformers / huggingface_hub (read from the environment when they are first imported)."""

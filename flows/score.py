@@ -71,10 +71,8 @@ def score_flow(
     """Score every candidate of run ``run_name`` with the scorer at ``model_uri``; returns the scorer id."""
     import time
 
-    import mlflow
-
     from db import reads, repository
-    from flows.tracking import tracked_run
+    from flows.tracking import log_candidate_throughput, tracked_run
 
     path, info = scorer_identity(model_uri, model_format)
     with transaction(database_url) as session:
@@ -91,8 +89,7 @@ def score_flow(
         futures = score_shard.map(*static, shards(source_ids, shard_size))
         scored = sum(f.result() for f in futures)
         seconds = time.perf_counter() - started
-        mlflow.log_metrics({"new_candidates_scored": scored, "seconds": seconds,
-                            "candidates_per_second": scored / seconds if seconds > 0 else 0.0})  # fmt: skip
+        log_candidate_throughput("new_candidates_scored", scored, seconds)
     print(f"scorer {info.name} ({info.version}): scored {scored} new candidates of run {run_name!r}")
     return scorer_id
 

@@ -39,12 +39,9 @@ def ensure_tracking_store() -> None:
     from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
 
     if not is_tracking_uri_set():
-        from flows.runtime import configure_mlflow
-        from flows.settings import ensure_home, load_settings
+        from flows.runtime import settings_from_environment
 
-        settings = load_settings()
-        ensure_home(settings)
-        configure_mlflow(settings)
+        settings_from_environment()
 
 
 @contextlib.contextmanager
@@ -70,6 +67,14 @@ def log_curve(metric: str, points: Sequence[tuple[int, float]]) -> None:
 
     for step, value in points:
         mlflow.log_metric(metric, float(value), step=int(step))
+
+
+def log_candidate_throughput(count_metric: str, count: int, seconds: float) -> None:
+    """Log how many candidates a flow processed (as ``count_metric``), how long it took and the rate."""
+    import mlflow
+
+    rate = count / seconds if seconds > 0 else 0.0
+    mlflow.log_metrics({count_metric: count, "seconds": seconds, "candidates_per_second": rate})
 
 
 def log_text_artifacts(files: Mapping[str, str], artifact_path: str | None = None) -> None:
