@@ -21,8 +21,13 @@ from flows.score import score_flow
 from flows.select_evaluate import EvaluationReport, select_evaluate_flow
 from flows.train import TrainedScorer, train_policy_flow, train_prm_flow
 
-# The PRM reads the problem the way the policy was trained to see it, with its step tag where the policy ends a line.
-ARITH_PRM_FORMAT = {"step_format": {"prompt_template": "Q: {problem}\n", "step_prefix": ""}, "max_length": 256}
+# The PRM and ORM read exactly the policy's text (the newline ending each step is the step tag) and score a step by
+# how likely the base finds it and the steps before it (see bon_core.prm.model).
+ARITH_PRM_FORMAT = {
+    "step_format": {"prompt_template": "Q: {problem}\n", "step_prefix": "", "step_tag": "\n", "special_tag": False},
+    "head": {"inputs": "likelihood", "hidden_dim": 16, "dropout": 0.0},
+    "max_length": 256,
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,9 @@ class DemoConfig:
     prm_steps: int = 600
     prm_batch_size: int = 32
     prm_learning_rate: float = 1e-3
+    # Also training the base as an LM on the correct candidates (weight 1.0) scored 62% best@16 against 66% without
+    # (on the stored candidates of one demo run); the base then stays the policy and only the head learns.
+    prm_lm_loss_weight: float = 0.0
     seed: int = 0
     shard_size: int = 50
     prefix: str = "demo"
@@ -120,6 +128,7 @@ def pipeline_flow(
                 "max_steps": cfg.prm_steps,
                 "batch_size": cfg.prm_batch_size,
                 "learning_rate": cfg.prm_learning_rate,
+                "lm_loss_weight": cfg.prm_lm_loss_weight,
                 "eval_steps": max(cfg.prm_steps // 6, 10),
                 "seed": cfg.seed,
                 "output_dir": str(models / f"checkpoints-{kind}"),

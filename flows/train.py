@@ -141,12 +141,12 @@ def train_prm_flow(
 
     import mlflow
 
-    from bon_core.prm import PRMSpec, PRMTrainConfig, StepFormat, train_prm
+    from bon_core.prm import PRMSpec, PRMTrainConfig, train_prm
     from flows.registry import log_prm, promote_if_better, register
     from flows.tracking import log_curve, tracked_run
 
     started = time.perf_counter()
-    spec_obj = PRMSpec(**{**(spec or {}), "step_format": StepFormat(**(spec or {}).get("step_format", {}))})
+    spec_obj = PRMSpec.from_json_dict(spec or {})
     train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj})
     examples = load_examples(database_url, source)
     params = {

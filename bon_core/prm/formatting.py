@@ -5,6 +5,10 @@ suffix]``. Pieces are tokenized separately and concatenated, so the tag position
 a step prefix are a prefix of the ids of the whole candidate (which makes one-pass scoring of a causal PRM equal to
 scoring every prefix on its own).
 
+The tag is a special token added to the tokenizer, or (``special_tag=False``) ordinary text of exactly one token,
+such as the newline a policy writes between steps: a PRM initialised from that policy then reads exactly the text
+the policy wrote.
+
 >>> enc = encode_candidate(tokenizer, "2+3", ["2+3=5"], StepFormat(step_tag="<step>"), tag_id=5, max_length=64)
 >>> enc.tag_positions  # one position per step
 """
@@ -26,6 +30,7 @@ class StepFormat:
     step_tag: str = DEFAULT_STEP_TAG
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
     step_prefix: str = " "
+    special_tag: bool = True  # False: the tag is ordinary text that tokenizes to one token (e.g. "\n")
 
     def __post_init__(self) -> None:
         if not self.step_tag:
@@ -36,10 +41,20 @@ class StepFormat:
 
 @dataclass(frozen=True)
 class EncodedCandidate:
-    """Token ids of one candidate and the positions of its step tags (one per step)."""
+    """Token ids of one candidate, the positions of its step tags (one per step) and where its first step starts."""
 
     input_ids: tuple[int, ...]
     tag_positions: tuple[int, ...]
+    body_start: int = 0
+
+    def step_index(self) -> list[int]:
+        """The step each token belongs to (its text and its tag), ``-1`` for the prompt and special tokens."""
+        index = [-1] * len(self.input_ids)
+        start = self.body_start
+        for step, tag in enumerate(self.tag_positions):
+            index[start : tag + 1] = [step] * (tag + 1 - start)
+            start = tag + 1
+        return index
 
 
 def special_affixes(tokenizer) -> tuple[list[int], list[int]]:
@@ -66,16 +81,18 @@ def encode_candidate(
 ) -> EncodedCandidate:
     """Tokenize one candidate, left-truncating the problem when the whole does not fit in ``max_length``.
 
-    Steps and tags are never dropped: if the steps alone do not fit, or a step's text produces an extra or missing
-    tag, this raises ``ValueError`` naming ``name``.
+    Steps and tags are never dropped: if the steps alone do not fit, or the text produces an extra tag (a special
+    tag anywhere, an ordinary tag inside a step), this raises ``ValueError`` naming ``name``.
     """
     if not steps:
         raise ValueError(f"{name} has no steps; a PRM needs at least one step to score")
     prefix, suffix = affixes if affixes is not None else special_affixes(tokenizer)
     prompt_ids = tokenizer(fmt.prompt_template.format(problem=problem), add_special_tokens=False)["input_ids"]
     body: list[int] = []
+    body_tags: list[int] = []
     for step in steps:
         body += tokenizer(fmt.step_prefix + step, add_special_tokens=False)["input_ids"]
+        body_tags.append(len(body))
         body.append(tag_id)
     room = max_length - len(prefix) - len(suffix) - len(body)
     if room < 0:
@@ -86,13 +103,16 @@ def encode_candidate(
     if len(prompt_ids) > room:
         prompt_ids = prompt_ids[len(prompt_ids) - room :]  # keep the end of the problem, closest to the steps
     ids = prefix + list(prompt_ids) + body + suffix
-    positions = tuple(i for i, token in enumerate(ids) if token == tag_id)
-    if len(positions) != len(steps):
+    found = (ids if fmt.special_tag else body).count(tag_id)
+    if found != len(steps):
+        where = "a step or the problem" if fmt.special_tag else "a step"
         raise ValueError(
-            f"{name} has {len(steps)} steps but its input holds {len(positions)} step tags {fmt.step_tag!r} "
-            "(does a step or the problem contain the tag text?)"
+            f"{name} has {len(steps)} steps but its input holds {found} step tags {fmt.step_tag!r} "
+            f"(does {where} contain the tag text?)"
         )
-    return EncodedCandidate(input_ids=tuple(ids), tag_positions=positions)
+    body_start = len(prefix) + len(prompt_ids)
+    positions = tuple(body_start + i for i in body_tags)
+    return EncodedCandidate(input_ids=tuple(ids), tag_positions=positions, body_start=body_start)
 
 
 def plan_batches(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:

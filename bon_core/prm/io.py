@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from bon_core.prm.model import PRMModel, RewardHead, base_hidden_size
+from bon_core.prm.model import PRMModel, new_reward_head
 from bon_core.prm.scorer import FORMAT_VERSION, PRM, PRMSpec
 
 SPEC_FILE = "bon_prm.json"
@@ -51,9 +51,9 @@ def load_bon_prm(directory: str | os.PathLike[str], device: str | torch.device |
         raise ValueError(f"{spec_path} has format version {spec.version}; this bon reads up to {FORMAT_VERSION}")
     tokenizer = AutoTokenizer.from_pretrained(path)
     base = AutoModel.from_pretrained(path)
-    head = RewardHead(base_hidden_size(base), spec.head)
+    head = new_reward_head(base, spec.head)
     head.load_state_dict(load_file(str(path / HEAD_FILE)))
-    return PRM(PRMModel(base, head), tokenizer, spec, device=device)
+    return PRM(PRMModel(base, head, inputs=spec.head.inputs), tokenizer, spec, device=device)
 
 
 def load_prm(path: str | os.PathLike[str], format: str = "bon", device: str | torch.device | None = None, **overrides):

@@ -25,7 +25,7 @@ from bon_core.prm.formatting import (
     plan_batches,
     special_affixes,
 )
-from bon_core.prm.model import HeadConfig, PRMModel, RewardHead, base_hidden_size
+from bon_core.prm.model import NOT_A_STEP, HeadConfig, PRMModel, new_reward_head
 from bon_core.types import Candidate, Problem, StepScores
 
 FORMAT_VERSION = 1
@@ -69,7 +69,7 @@ class PRM:
         self.spec = spec
         self.device = pick_device(str(device) if device is not None else None)
         self.model.to(self.device)
-        self.tag_id = tokenizer.convert_tokens_to_ids(spec.step_format.step_tag)
+        self.tag_id = step_tag_id(tokenizer, spec.step_format)
         self._affixes = special_affixes(tokenizer)
 
     @property
@@ -112,9 +112,11 @@ class PRM:
         self.model.eval()
         for batch in plan_batches([len(e.input_ids) for e in encoded], budget):
             ids, mask = pad_batch([encoded[i].input_ids for i in batch], self.pad_id)
+            step_index, _ = pad_batch([encoded[i].step_index() for i in batch], NOT_A_STEP)
             logits = self.model(
                 input_ids=torch.tensor(ids, device=self.device),
                 attention_mask=torch.tensor(mask, device=self.device),
+                step_index=torch.tensor(step_index, device=self.device),
             )["logits"]  # (B, T)
             probs = torch.sigmoid(logits.float()).cpu()
             for row, index in enumerate(batch):
@@ -133,6 +135,17 @@ class PRM:
         from bon_core.prm.io import save_prm
 
         save_prm(self, directory)
+
+
+def step_tag_id(tokenizer, fmt: StepFormat) -> int:
+    """The id of the step tag: the added special token, or the one token an ordinary-text tag is made of."""
+    if fmt.special_tag:
+        return tokenizer.convert_tokens_to_ids(fmt.step_tag)
+    ids = tokenizer(fmt.step_tag, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1:
+        raise ValueError(f"step tag {fmt.step_tag!r} is {len(ids)} tokens for this tokenizer; an ordinary-text tag "
+                         "must be exactly one token")  # fmt: skip
+    return ids[0]
 
 
 def score_candidate_objects(scorer, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
@@ -169,14 +182,14 @@ def new_prm(
     if tokenizer is None:
         raise ValueError("pass the tokenizer together with a loaded base model")
     tag = spec.step_format.step_tag
-    if tag not in tokenizer.get_vocab() or tag not in tokenizer.all_special_tokens:
+    if spec.step_format.special_tag and (tag not in tokenizer.get_vocab() or tag not in tokenizer.all_special_tokens):
         tokenizer.add_special_tokens({"additional_special_tokens": [tag]})
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tag
     if len(tokenizer) > base.get_input_embeddings().weight.shape[0]:
         base.resize_token_embeddings(len(tokenizer))
     torch.manual_seed(seed)
-    head = RewardHead(base_hidden_size(base), spec.head)
+    head = new_reward_head(base, spec.head)
     if not spec.base_model_type:
         spec = replace(spec, base_model_type=base.config.model_type)
-    return PRM(PRMModel(base, head), tokenizer, spec, device=device)
+    return PRM(PRMModel(base, head, inputs=spec.head.inputs), tokenizer, spec, device=device)

@@ -1,6 +1,8 @@
 """Training a PRM (or the ORM baseline) with the transformers ``Trainer``.
 
-Loss: binary cross-entropy on the step labels at the step-tag positions (hard or soft labels). AdamW with weight
+Loss: binary cross-entropy on the step labels at the step-tag positions (hard or soft labels), plus, with
+``lm_loss_weight > 0``, the base's next-token loss on the steps of fully correct examples (the base keeps learning the
+task as a language model; a ``likelihood`` head reads exactly that). AdamW with weight
 decay, linear warmup, gradient clipping, evaluation of step AUROC on a validation split, early stopping on it and the
 best checkpoint restored at the end. The ORM is the same network trained on one label (the outcome) at the last tag.
 
@@ -19,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from bon_core.prm.model import IGNORE_LABEL
+from bon_core.prm.model import IGNORE_LABEL, IGNORE_TOKEN, NOT_A_STEP
 from bon_core.prm.records import StepLabelledExample, mask_after_first_error, to_orm_example
 from bon_core.prm.scorer import PRM, PRMSpec, new_prm
 
@@ -43,6 +45,7 @@ class PRMTrainConfig:
     seed: int = 0
     group_by_length: bool = False  # batches of similar lengths: less padding, much faster on CPU
     freeze_layers: int = 0  # freeze the embeddings and this many lowest transformer layers (cheaper backward)
+    lm_loss_weight: float = 0.0  # next-token loss on fully correct examples' steps (tied-embedding bases only)
     output_dir: str | None = None  # checkpoints; a temporary folder when None
     spec: PRMSpec = field(default_factory=PRMSpec)  # step format, head size, max_length of a new PRM
 
@@ -55,6 +58,8 @@ class PRMTrainConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.freeze_layers < 0:
             raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers}")
+        if self.lm_loss_weight < 0:
+            raise ValueError(f"lm_loss_weight must be >= 0, got {self.lm_loss_weight}")
         for name in ("batch_size", "max_steps", "eval_steps", "early_stopping_patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -93,22 +98,33 @@ def prepare_examples(examples: Sequence[StepLabelledExample], config: PRMTrainCo
     return prepared
 
 
-def _features(prm: PRM, examples: Sequence[StepLabelledExample]) -> tuple[list[dict[str, list]], int]:
-    """Token ids with a label at each tag position and ``IGNORE_LABEL`` elsewhere; drops too-long examples."""
+def _features(
+    prm: PRM, examples: Sequence[StepLabelledExample], fully_correct: Sequence[bool]
+) -> tuple[list[dict[str, list]], int]:
+    """Token ids with a label at each tag position and ``IGNORE_LABEL`` elsewhere, the step of every token, and
+    language-model targets (the steps' tokens of fully correct examples); drops too-long examples."""
     rows, dropped = [], 0
-    for example in examples:
+    for example, correct in zip(examples, fully_correct, strict=True):
         try:
             (encoded,) = prm.encode([example.problem], [list(example.steps)])
         except ValueError:
             dropped += 1
             continue
-        labels = [IGNORE_LABEL] * len(encoded.input_ids)
+        ids = list(encoded.input_ids)
+        labels = [IGNORE_LABEL] * len(ids)
         for position, label in zip(encoded.tag_positions, example.labels, strict=True):
             if label is not None:
                 labels[position] = float(label)
+        step_index = encoded.step_index()
+        lm_labels = [t if correct and s != NOT_A_STEP else IGNORE_TOKEN for t, s in zip(ids, step_index, strict=True)]
         if any(label != IGNORE_LABEL for label in labels):
-            rows.append({"input_ids": list(encoded.input_ids), "labels": labels})
+            rows.append({"input_ids": ids, "labels": labels, "step_index": step_index, "lm_labels": lm_labels})
     return rows, dropped
+
+
+def fully_correct(example: StepLabelledExample) -> bool:
+    """Every step labelled and right (>= 0.5) and the outcome right: text a language model may learn from."""
+    return example.outcome() and all(label is not None and label >= 0.5 for label in example.labels)
 
 
 def freeze_lower_layers(prm: PRM, count: int) -> None:
@@ -176,20 +192,30 @@ def train_prm(
         random.Random(config.seed).shuffle(shuffled)
         n_val = max(1, math.ceil(len(shuffled) * config.val_fraction))
         val_examples, examples = shuffled[:n_val], shuffled[n_val:] or shuffled[:n_val]
-    train_rows, dropped_train = _features(prm, prepare_examples(examples, config))
+    prm.model.lm_loss_weight = config.lm_loss_weight
+    correct = [fully_correct(e) for e in examples]
+    train_rows, dropped_train = _features(prm, prepare_examples(examples, config), correct)
     # Validation is always judged on step labels (the AUROC of a PRM and an ORM are then comparable).
     val_config = replace(config, kind="prm", mask_after_first_error=True)
-    val_rows, dropped_val = _features(prm, prepare_examples(val_examples, val_config))
+    val_rows, dropped_val = _features(prm, prepare_examples(val_examples, val_config), [False] * len(val_examples))
     if not train_rows:
         raise ValueError("no training example fits max_length with at least one labelled step")
     pad_id = prm.pad_id
 
     def collate(rows: list[dict[str, list]]) -> dict[str, torch.Tensor]:
         width = max(len(row["input_ids"]) for row in rows)
-        ids = [row["input_ids"] + [pad_id] * (width - len(row["input_ids"])) for row in rows]
-        labels = [row["labels"] + [IGNORE_LABEL] * (width - len(row["labels"])) for row in rows]
+
+        def padded(key: str, value: float) -> torch.Tensor:
+            return torch.tensor([row[key] + [value] * (width - len(row[key])) for row in rows])
+
         mask = [[1] * len(row["input_ids"]) + [0] * (width - len(row["input_ids"])) for row in rows]
-        return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask), "labels": torch.tensor(labels)}
+        return {
+            "input_ids": padded("input_ids", pad_id),
+            "attention_mask": torch.tensor(mask),
+            "labels": padded("labels", IGNORE_LABEL),
+            "step_index": padded("step_index", NOT_A_STEP),
+            "lm_labels": padded("lm_labels", IGNORE_TOKEN),
+        }
 
     history: dict[str, list[tuple[int, float]]] = {"loss": [], "eval_loss": [], "eval_auroc": []}
 

@@ -25,6 +25,15 @@ def train_prm_command(
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of the records held out for validation."),
     max_length: int = typer.Option(1024, "--max-length", help="Tokens per solution; longer problems are cut."),
     freeze_layers: int = typer.Option(0, "--freeze-layers", help="Freeze embeddings + this many lowest layers."),
+    head_inputs: str = typer.Option(
+        "hidden",
+        "--head-inputs",
+        help="hidden: the head reads the base's hidden state at each step tag; likelihood: how likely the base, "
+        "as a language model, finds each step (causal bases with tied embeddings).",
+    ),
+    lm_loss_weight: float = typer.Option(
+        0.0, "--lm-loss-weight", help="Also train the base as a language model on fully correct solutions."
+    ),
     group_by_length: bool = typer.Option(True, help="Batch solutions of similar length (less padding)."),
     mask_after_first_error: bool = typer.Option(
         True, help="Train only on steps up to the first wrong one (PRM800K); PRMBench labels every step."
@@ -59,13 +68,13 @@ def train_prm_command(
     train_config = {
         "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate, "eval_steps": eval_steps,
         "val_fraction": val_fraction, "freeze_layers": freeze_layers, "group_by_length": group_by_length, "seed": seed,
-        "mask_after_first_error": mask_after_first_error,
+        "mask_after_first_error": mask_after_first_error, "lm_loss_weight": lm_loss_weight,
     }  # fmt: skip
     try:
         with progress_bars():
             trained = train_prm_flow(
                 source, str(base_dir), str(out), kind=kind, database_url=settings.database_url, register_as=name,
-                config=train_config, spec={"max_length": max_length},
+                config=train_config, spec={"max_length": max_length, "head": {"inputs": head_inputs}},
             )  # fmt: skip
     except ValueError as exc:
         raise BonError(str(exc)) from exc
