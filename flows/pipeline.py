@@ -44,10 +44,12 @@ class DemoConfig:
     policy_quick: bool = False
     prm_steps: int = 600
     prm_batch_size: int = 32
-    prm_learning_rate: float = 1e-3
-    # Also training the base as an LM on the correct candidates (weight 1.0) scored 62% best@16 against 66% without
-    # (on the stored candidates of one demo run); the base then stays the policy and only the head learns.
-    prm_lm_loss_weight: float = 0.0
+    prm_learning_rate: float = 3e-4
+    # The PRM/ORM base keeps learning arith as a language model on reference solutions of fresh train-split problems
+    # while the head learns from the candidates: the base's likelihood is what the head reads, and with the policy's
+    # knowledge alone it was only as good a verifier as majority voting (see the README).
+    prm_lm_loss_weight: float = 1.0
+    prm_lm_problems: int = 19200
     seed: int = 0
     shard_size: int = 50
     prefix: str = "demo"
@@ -58,7 +60,7 @@ class DemoConfig:
     def quick(cls) -> DemoConfig:
         return cls(
             n=8, train_problems=80, validation_problems=24, test_problems=40, policy_quick=True, prm_steps=60,
-            prm_batch_size=16, shard_size=20, prefix="demo-quick",
+            prm_batch_size=16, prm_lm_problems=500, shard_size=20, prefix="demo-quick",
         )  # fmt: skip
 
 
@@ -136,6 +138,7 @@ def pipeline_flow(
             trained[kind] = train_prm_flow(
                 f"run:{runs['train']}", str(policy.resolve()), str(out), kind=kind, database_url=database_url,
                 validation_run=runs["validation"], register_as=name, spec=ARITH_PRM_FORMAT, config=training,
+                lm_problems={"task": "arith", "split": "train", "limit": cfg.prm_lm_problems, "seed": cfg.seed + 1},
             )  # fmt: skip
 
         labels = {}

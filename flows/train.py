@@ -93,6 +93,18 @@ def load_examples(database_url: str | None, source: str) -> list[Any]:
     return [from_labelled_solution(r) for r in read_labelled(source)]
 
 
+def reference_examples(task: str, split: str, limit: int, seed: int = 0) -> list[Any]:
+    """The reference solutions of ``limit`` problems of ``task``'s ``split``, as unlabelled language-model text."""
+    from bon_core.prm.records import from_reference
+    from bon_core.tasks import get_task
+
+    loaded = get_task(task)
+    problems = [p for p in loaded.load(split, limit=limit, seed=seed) if p.solution]
+    if not problems:
+        raise ValueError(f"task {task!r} split {split!r} has no reference solutions to train a language model on")
+    return [from_reference(p, [s.text for s in loaded.split_steps(p.solution)]) for p in problems]
+
+
 def validation_best_at_n(prm: Any, database_url: str, run_name: str, aggregation: str) -> tuple[float, int]:
     """best@N (exact, over every problem of a stored validation run) of ``prm`` under ``aggregation``."""
     from bon_core.aggregate import aggregate
@@ -131,11 +143,13 @@ def train_prm_flow(
     register_as: str | None = None,
     config: dict[str, Any] | None = None,
     spec: dict[str, Any] | None = None,
+    lm_problems: dict[str, Any] | None = None,
 ) -> TrainedScorer:
     """Train a PRM (or ORM, ``kind="orm"``) on ``source`` from the base model ``base`` and save it to ``out_dir``.
 
     With ``register_as``, the model is logged to MLflow and registered under that name; with ``validation_run``
-    its best@N on that stored run decides whether it becomes the ``champion``.
+    its best@N on that stored run decides whether it becomes the ``champion``. ``lm_problems`` (``task``, ``split``,
+    ``limit``, ``seed``) adds those problems' reference solutions as language-model text (needs ``lm_loss_weight``).
     """
     import time
 
@@ -149,16 +163,18 @@ def train_prm_flow(
     spec_obj = PRMSpec.from_json_dict(spec or {})
     train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj})
     examples = load_examples(database_url, source)
+    lm_examples = reference_examples(**lm_problems) if lm_problems else []
     params = {
         "source": source,
         "base": base,
         "kind": kind,
         "examples": len(examples),
+        "lm_examples": len(lm_examples),
         **asdict(replace(train_config, spec=None)),
     }
     with tracked_run(f"train-{kind}", params):
         progress.start(f"train-{kind}", f"training the {kind.upper()}", train_config.max_steps)
-        prm, report = train_prm(examples, train_config, base, on_log=_on_log(f"train-{kind}"))
+        prm, report = train_prm(examples, train_config, base, on_log=_on_log(f"train-{kind}"), lm_examples=lm_examples)
         prm.save_pretrained(out_dir)
         log_curve("train_loss", report.train_losses)
         log_curve("val_loss", report.val_losses)

@@ -9,7 +9,7 @@ Converters take the step-label readers' ``LabelledSolution`` and our own labelle
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,3 +89,8 @@ def from_candidate(problem: Problem, candidate: Candidate, neutral_label: float 
         labels=tuple(labels),
         final_correct=candidate.correct,
     )
+
+
+def from_reference(problem: Problem, steps: Sequence[str]) -> StepLabelledExample:
+    """A reference solution as language-model text for PRM training: its steps, no labels."""
+    return StepLabelledExample(problem=problem.question, steps=tuple(steps), labels=(None,) * len(steps))

@@ -99,7 +99,7 @@ def prepare_examples(examples: Sequence[StepLabelledExample], config: PRMTrainCo
 
 
 def _features(
-    prm: PRM, examples: Sequence[StepLabelledExample], fully_correct: Sequence[bool]
+    prm: PRM, examples: Sequence[StepLabelledExample], fully_correct: Sequence[bool], lm_only: bool = False
 ) -> tuple[list[dict[str, list]], int]:
     """Token ids with a label at each tag position and ``IGNORE_LABEL`` elsewhere, the step of every token, and
     language-model targets (the steps' tokens of fully correct examples); drops too-long examples."""
@@ -117,7 +117,9 @@ def _features(
                 labels[position] = float(label)
         step_index = encoded.step_index()
         lm_labels = [t if correct and s != NOT_A_STEP else IGNORE_TOKEN for t, s in zip(ids, step_index, strict=True)]
-        if any(label != IGNORE_LABEL for label in labels):
+        if lm_only:
+            labels = [IGNORE_LABEL] * len(ids)
+        if lm_only or any(label != IGNORE_LABEL for label in labels):
             rows.append({"input_ids": ids, "labels": labels, "step_index": step_index, "lm_labels": lm_labels})
     return rows, dropped
 
@@ -164,8 +166,12 @@ def train_prm(
     base: Any,
     val_examples: Sequence[StepLabelledExample] | None = None,
     on_log: Callable[[int, int, dict[str, float]], None] | None = None,
+    lm_examples: Sequence[StepLabelledExample] = (),
 ) -> tuple[PRM, TrainReport]:
     """Train a PRM/ORM on ``examples``; ``base`` is a base model path (new PRM) or an existing ``PRM``.
+
+    ``lm_examples`` (e.g. reference solutions) are mixed into the training set for the language-model loss only
+    (``config.lm_loss_weight`` must be > 0); their labels are ignored.
 
     ``on_log(step, max_steps, logs)`` is called at every logging step (e.g. to drive a progress bar).
     """
@@ -195,6 +201,11 @@ def train_prm(
     prm.model.lm_loss_weight = config.lm_loss_weight
     correct = [fully_correct(e) for e in examples]
     train_rows, dropped_train = _features(prm, prepare_examples(examples, config), correct)
+    if lm_examples:
+        if config.lm_loss_weight <= 0:
+            raise ValueError("lm_examples train only the language-model loss; set lm_loss_weight > 0")
+        lm_rows, dropped_lm = _features(prm, lm_examples, [True] * len(lm_examples), lm_only=True)
+        train_rows, dropped_train = train_rows + lm_rows, dropped_train + dropped_lm
     # Validation is always judged on step labels (the AUROC of a PRM and an ORM are then comparable).
     val_config = replace(config, kind="prm", mask_after_first_error=True)
     val_rows, dropped_val = _features(prm, prepare_examples(val_examples, val_config), [False] * len(val_examples))
