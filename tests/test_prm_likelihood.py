@@ -94,3 +94,17 @@ def test_step_labels_train_only_the_head_and_the_lm_loss_trains_the_base(lm_dir)
     # The base learned arith as a language model, so its likelihood now tells a corrupted step from a right one.
     assert held_out_auroc(with_lm, test) > held_out_auroc(labels_only, test) + 0.1
     assert held_out_auroc(with_lm, test) > 0.7 and report.best_val_auroc > 0.7
+
+
+def test_reference_solutions_are_unlabelled_lm_text_and_need_an_lm_loss(lm_dir):
+    from flows.train import reference_examples
+
+    examples = reference_examples("arith", "train", limit=5, seed=1)
+    assert len(examples) == 5
+    assert all(e.labels == (None,) * len(e.steps) and e.steps[-1].startswith("Answer:") for e in examples)
+    train = corrupted_arith_examples("train", 40, seed=0)
+    with pytest.raises(ValueError, match="lm_loss_weight"):
+        train_prm(train, PRMTrainConfig(max_steps=2, spec=SPEC), lm_dir, lm_examples=examples)
+    config = PRMTrainConfig(max_steps=4, eval_steps=2, batch_size=8, lm_loss_weight=1.0, spec=SPEC)
+    _, report = train_prm(train, config, lm_dir, lm_examples=examples)
+    assert report.train_examples == 36 + 5  # the reference solutions join the training set, for the LM loss only
