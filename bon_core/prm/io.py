@@ -53,7 +53,7 @@ def load_bon_prm(directory: str | os.PathLike[str], device: str | torch.device |
     base = AutoModel.from_pretrained(path)
     head = new_reward_head(base, spec.head)
     head.load_state_dict(load_file(str(path / HEAD_FILE)))
-    return PRM(PRMModel(base, head, inputs=spec.head.inputs), tokenizer, spec, device=device)
+    return PRM(PRMModel(base, head), tokenizer, spec, device=device)
 
 
 def load_prm(path: str | os.PathLike[str], format: str = "bon", device: str | torch.device | None = None, **overrides):

@@ -156,11 +156,10 @@ class PRMModel(nn.Module):
     ``step_index`` (``(B, T)``, the step each token belongs to, ``NOT_A_STEP`` elsewhere) is required by a
     ``likelihood`` head."""
 
-    def __init__(self, base: nn.Module, head: nn.Module, inputs: str = "hidden", lm_loss_weight: float = 0.0) -> None:
+    def __init__(self, base: nn.Module, head: nn.Module, lm_loss_weight: float = 0.0) -> None:
         super().__init__()
         self.base = base
         self.reward_head = head
-        self.inputs = inputs
         self.lm_loss_weight = lm_loss_weight
 
     def forward(
@@ -174,7 +173,7 @@ class PRMModel(nn.Module):
         hidden = self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, H)
         train_lm = lm_labels is not None and self.lm_loss_weight > 0
         lm_logits = None
-        if self.inputs == "likelihood":
+        if isinstance(self.reward_head, LikelihoodHead):
             if step_index is None:
                 raise ValueError("a likelihood head needs step_index (the step each token belongs to)")
             lm_logits, log_probs = token_log_probs(self.base, hidden, input_ids)

@@ -192,4 +192,4 @@ def new_prm(
     head = new_reward_head(base, spec.head)
     if not spec.base_model_type:
         spec = replace(spec, base_model_type=base.config.model_type)
-    return PRM(PRMModel(base, head, inputs=spec.head.inputs), tokenizer, spec, device=device)
+    return PRM(PRMModel(base, head), tokenizer, spec, device=device)
