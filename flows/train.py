@@ -94,15 +94,11 @@ def load_examples(database_url: str | None, source: str) -> list[Any]:
 
 
 def reference_examples(task: str, split: str, limit: int, seed: int = 0) -> list[Any]:
-    """The reference solutions of ``limit`` problems of ``task``'s ``split``, as unlabelled language-model text."""
-    from bon_core.prm.records import from_reference
+    """The reference solutions of ``limit`` problems of the task named ``task`` (bon_core's ``reference_examples``)."""
+    from bon_core.prm.records import reference_examples as task_reference_examples
     from bon_core.tasks import get_task
 
-    loaded = get_task(task)
-    problems = [p for p in loaded.load(split, limit=limit, seed=seed) if p.solution]
-    if not problems:
-        raise ValueError(f"task {task!r} split {split!r} has no reference solutions to train a language model on")
-    return [from_reference(p, [s.text for s in loaded.split_steps(p.solution)]) for p in problems]
+    return task_reference_examples(get_task(task), split, limit, seed)
 
 
 def validation_best_at_n(prm: Any, database_url: str, run_name: str, aggregation: str) -> tuple[float, int]:

@@ -97,9 +97,10 @@ def test_step_labels_train_only_the_head_and_the_lm_loss_trains_the_base(lm_dir)
 
 
 def test_reference_solutions_are_unlabelled_lm_text_and_need_an_lm_loss(lm_dir):
-    from flows.train import reference_examples
+    from bon_core.prm.records import reference_examples
+    from bon_core.tasks import get_task
 
-    examples = reference_examples("arith", "train", limit=5, seed=1)
+    examples = reference_examples(get_task("arith"), "train", limit=5, seed=1)
     assert len(examples) == 5
     assert all(e.labels == (None,) * len(e.steps) and e.steps[-1].startswith("Answer:") for e in examples)
     train = corrupted_arith_examples("train", 40, seed=0)

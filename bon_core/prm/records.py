@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bon_core.tasks.base import Task
 from bon_core.types import Candidate, Problem
 
 STEP_LABEL_VALUES: Mapping[str, float] = {"correct": 1.0, "incorrect": 0.0}
@@ -94,3 +95,12 @@ def from_candidate(problem: Problem, candidate: Candidate, neutral_label: float 
 def from_reference(problem: Problem, steps: Sequence[str]) -> StepLabelledExample:
     """A reference solution as language-model text for PRM training: its steps, no labels."""
     return StepLabelledExample(problem=problem.question, steps=tuple(steps), labels=(None,) * len(steps))
+
+
+def reference_examples(task: Task, split: str, limit: int, seed: int = 0) -> list[StepLabelledExample]:
+    """The reference solutions of ``limit`` problems of ``task``'s ``split``, split into steps, as unlabelled
+    language-model text (``from_reference``)."""
+    problems = [p for p in task.load(split, limit=limit, seed=seed) if p.solution]
+    if not problems:
+        raise ValueError(f"task {task.name!r} split {split!r} has no reference solutions to train a language model on")
+    return [from_reference(p, [s.text for s in task.split_steps(p.solution)]) for p in problems]

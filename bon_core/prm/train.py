@@ -112,13 +112,12 @@ def _features(
             continue
         ids = list(encoded.input_ids)
         labels = [IGNORE_LABEL] * len(ids)
-        for position, label in zip(encoded.tag_positions, example.labels, strict=True):
-            if label is not None:
-                labels[position] = float(label)
+        if not lm_only:
+            for position, label in zip(encoded.tag_positions, example.labels, strict=True):
+                if label is not None:
+                    labels[position] = float(label)
         step_index = encoded.step_index()
         lm_labels = [t if correct and s != NOT_A_STEP else IGNORE_TOKEN for t, s in zip(ids, step_index, strict=True)]
-        if lm_only:
-            labels = [IGNORE_LABEL] * len(ids)
         if lm_only or any(label != IGNORE_LABEL for label in labels):
             rows.append({"input_ids": ids, "labels": labels, "step_index": step_index, "lm_labels": lm_labels})
     return rows, dropped
