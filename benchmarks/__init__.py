@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "compute_savings": "benchmarks.compute_savings",
     "orchestration": "benchmarks.orchestration",
     "scaling": "benchmarks.scaling",
+    "store_scaling": "benchmarks.store_scaling",
 }
 
 

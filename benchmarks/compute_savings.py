@@ -1,9 +1,14 @@
 """5. Compute savings at equal accuracy on ``arith``: ``early_stop`` and ``adaptive_n`` vs fixed N = 16 (PRM ``max``),
-and ``rerank`` vs scoring all N with the PRM. Cost = policy tokens generated + tokens the PRM read.
+and ``rerank`` vs scoring all N with the PRM. Cost = policy tokens generated + tokens the PRM read, the latter by
+bon's one definition (``bon_core.select.scorer_input_tokens``: prompt + candidate per candidate the PRM read, as
+each Selection records it). The cheap rerank scorer's own compute is not counted.
 
-For each strategy a small grid of its parameters is swept; the cheapest setting whose accuracy reaches the fixed-N
-best@16 accuracy gives the saving (1 - its tokens / fixed-N tokens). Where no setting reaches it, the saving is 0
-and the closest setting is reported.
+For each strategy a small grid of its parameters is swept on VALIDATION pools (problems of arith's validation
+split); the cheapest setting whose validation accuracy reaches the validation best@16 accuracy is chosen (else the
+most accurate one). That one setting is then reported on disjoint TEST pools: the saving is 1 - its test tokens /
+fixed-N test tokens, counted only when its test accuracy reaches the fixed-N test accuracy (else 0, with both
+accuracies shown). ``early_stop``'s thresholds are quantiles of the validation pools' candidate scores
+(``bon_core.select.calibrate_threshold``), not constants.
 
 The pools are SIMULATED on the real arith task (no trained demo policy/PRM is needed): each candidate is the task's
 reference solution, in which one seeded step gets a wrong result with a per-problem error rate (and then a wrong
@@ -20,10 +25,10 @@ import random
 
 from benchmarks.harness import BenchResult, check
 
-SIZES = {"quick": {"problems": 60}, "full": {"problems": 500}}
+SIZES = {"quick": {"problems": 60}, "full": {"problems": 500}}  # per split: validation and test
 N = 16
+THRESHOLD_QUANTILES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 GRIDS = {
-    "early_stop": [{"threshold": t} for t in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)],
     "adaptive_n": [{"n0": n0, "agree": a, "then": "max"} for n0 in (2, 4, 8) for a in (0.5, 0.75, 1.0)],
     "rerank": [{"k": k} for k in (1, 2, 4, 8, 12)],
 }
@@ -33,15 +38,15 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def simulated_pools(problems: int, seed: int = 0):
-    """``(problem, candidates, prm_scores, prompt_tokens)`` per arith test problem: see the module docstring."""
+def simulated_pools(problems: int, seed: int = 0, split: str = "test"):
+    """``(problem, candidates, prm_scores, prompt_tokens)`` per arith ``split`` problem: see the module docstring."""
     from bon_core.tasks import get_task
     from bon_core.types import Candidate
 
     task = get_task("arith")
     rng = random.Random(seed)
     pools = []
-    for problem in task.load("test", limit=problems):
+    for problem in task.load(split, limit=problems):
         error_rate = rng.uniform(0.05, 0.85)
         lines = problem.solution.split("\n")[:-1]  # the steps; the last line is "Answer: ..."
         candidates, scores = [], []
@@ -76,60 +81,82 @@ def simulated_pools(problems: int, seed: int = 0):
 
 
 def _cost(pools, strategy: str, params: dict) -> tuple[float, float]:
-    """(accuracy, mean tokens per problem) of ``strategy`` with ``params`` over the pools."""
+    """(accuracy, mean tokens per problem) of ``strategy`` with ``params`` over the pools; tokens are the policy
+    tokens generated plus the scorer tokens, both as the Selection records them."""
     from bon_core.select import select
     from bon_core.tasks import get_task
 
     normalize = get_task("arith").normalize_answer
     correct, tokens = 0, 0
     for _problem, candidates, scores, prompt_tokens in pools:
-        sel = select(candidates, scores, strategy, params, normalize)
-        by_index = sorted(candidates, key=lambda c: c.sample_index)
-        if strategy == "rerank":  # the PRM reads only the k kept candidates, chosen by the cheap score
-            kept = sorted(candidates, key=lambda c: (-c.mean_logprob, c.sample_index))[: sel.scorer_calls]
-        else:  # the PRM reads the first scorer_calls candidates in sampling order
-            kept = by_index[: sel.scorer_calls]
-        prm_tokens = sum(prompt_tokens + c.num_tokens for c in kept)
+        sel = select(candidates, scores, strategy, params, normalize, prompt_tokens=prompt_tokens)
         correct += bool(sel.correct)
-        tokens += sel.tokens_used + prm_tokens
+        tokens += sel.tokens_used + sel.scorer_tokens
     return correct / len(pools), tokens / len(pools)
 
 
+def grids(validation) -> dict[str, list[dict]]:
+    """Each strategy's parameter grid; early_stop's thresholds are quantiles of the validation scores."""
+    from bon_core.select import calibrate_threshold
+
+    scores = [pool_scores for _, _, pool_scores, _ in validation]
+    early = [{"threshold": round(calibrate_threshold(scores, q), 6)} for q in THRESHOLD_QUANTILES]
+    return {"early_stop": early, **GRIDS}
+
+
+def choose(points, target_accuracy: float):
+    """The cheapest ``(params, accuracy, tokens)`` point reaching ``target_accuracy``, else the most accurate."""
+    reaching = [p for p in points if p[1] >= target_accuracy]
+    return min(reaching, key=lambda p: p[2]) if reaching else max(points, key=lambda p: p[1])
+
+
 def run(quick: bool) -> list[BenchResult]:
-    """Sweep each strategy's grid and report the saving at fixed-N best@16 accuracy."""
-    pools = simulated_pools(SIZES["quick" if quick else "full"]["problems"])
-    fixed_acc, fixed_tokens = _cost(pools, "max", {})
+    """Choose each strategy's setting on validation pools; report its saving at fixed-N accuracy on test pools."""
+    problems = SIZES["quick" if quick else "full"]["problems"]
+    validation = simulated_pools(problems, seed=1, split="validation")
+    test = simulated_pools(problems, seed=0, split="test")
+    check(
+        not {p.source_id for p, *_ in validation} & {p.source_id for p, *_ in test},
+        "validation and test pools share problems",
+    )
+    val_fixed_acc, _ = _cost(validation, "max", {})
+    fixed_acc, fixed_tokens = _cost(test, "max", {})
     check(0.0 < fixed_acc < 1.0, f"fixed-N accuracy {fixed_acc} leaves nothing to compare")
     results = []
-    for strategy, grid in GRIDS.items():
-        points = [(params, *_cost(pools, strategy, params)) for params in grid]
-        reaching = [p for p in points if p[1] >= fixed_acc]
-        params, acc, tokens = min(reaching, key=lambda p: p[2]) if reaching else max(points, key=lambda p: p[1])
-        saving = max(0.0, 1.0 - tokens / fixed_tokens) if reaching else 0.0
+    for strategy, grid in grids(validation).items():
+        points = [(params, *_cost(validation, strategy, params)) for params in grid]
+        params, val_acc, val_tokens = choose(points, val_fixed_acc)
+        acc, tokens = _cost(test, strategy, params)
+        raw_saving = 1.0 - tokens / fixed_tokens
+        reaches = acc >= fixed_acc
         results.append(
             BenchResult(
                 name=f"compute_savings_{strategy}",
-                title=f"Tokens to reach best@{N} ({strategy})",
+                title=f"Tokens to reach best@{N} ({strategy}), chosen on validation, test",
                 baseline=f"fixed N={N}, PRM scores all" if strategy != "rerank" else f"PRM scores all {N}",
                 ours=f"{strategy} {params}",
-                ratio=saving,
+                ratio=max(0.0, raw_saving) if reaches else 0.0,
                 target=0.30,
                 unit="%",
-                size={"problems": len(pools), "n": N, "grid": grid},
+                size={"problems_validation": len(validation), "problems_test": len(test), "n": N, "grid": grid},
                 metrics={
-                    "acc ours": round(acc, 3),
-                    f"best@{N} acc": round(fixed_acc, 3),
-                    "tokens ours": round(tokens),
-                    "tokens fixed": round(fixed_tokens),
+                    "test acc ours": round(acc, 3),
+                    f"test best@{N} acc": round(fixed_acc, 3),
+                    "test tokens ours": round(tokens),
+                    "test tokens fixed": round(fixed_tokens),
+                    "test saving (any accuracy)": round(raw_saving, 3),
+                    "val acc ours": round(val_acc, 3),
+                    f"val best@{N} acc": round(val_fixed_acc, 3),
                 },
                 checks={
-                    "reaches_fixed_accuracy": bool(reaching),
-                    "points": [[p, round(a, 4), round(t, 1)] for p, a, t in points],
+                    "reaches_fixed_accuracy_on_test": reaches,
+                    "validation_points": [[p, round(a, 4), round(t, 1)] for p, a, t in points],
                 },
-                note="simulated pools on the real arith task (see compute_savings.py); target: one of three",
+                note="simulated pools on the real arith task (see compute_savings.py); setting chosen on "
+                "validation problems, figures on disjoint test problems; target: one of three",
             )
         )
     return results
 
 
-__all__ = ["run", "simulated_pools"]
+__all__ = ["choose", "grids", "run", "simulated_pools"]

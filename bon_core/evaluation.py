@@ -2,6 +2,12 @@
 selection strategy applied at full N — all from ONE pool of n samples per problem.
 
 Pure: takes candidates and score maps, returns MetricPoints and Selections; storing and logging is the caller's.
+
+Compute: ``policy_tokens`` are the candidates' policy tokens; ``scorer_tokens`` follow bon's one definition
+(:func:`bon_core.select.scorer_input_tokens`): per candidate the scorer read, the problem prompt plus the candidate,
+in policy tokens. Strategies that use no scorer (``STRATEGIES[name].uses_scorer(params)`` is false) get no scores
+and record zero scorer calls and tokens. ``early_stop`` without a ``threshold`` gets one calibrated on validation
+scores (:func:`bon_core.select.calibrate_threshold`), or is skipped, with the reason, when there are none.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bon_core.metrics import Pool, curve, selection_point
-from bon_core.select import select
+from bon_core.select import STRATEGIES, calibrate_threshold, scorer_input_tokens, select
 from bon_core.types import Candidate, MetricPoint, Selection
 
 ScoreKey = tuple[str, int]  # (problem source id, sample index)
@@ -21,9 +27,10 @@ Normalizer = Callable[[str | None], str | None]
 DEFAULT_STRATEGIES: tuple[tuple[str, Mapping[str, Any]], ...] = (
     ("max", {}),
     ("majority", {}),
+    ("majority_tiebreak", {}),
     ("weighted", {}),
     ("composite", {"w_prm": 1.0, "w_conf": 0.5, "w_cons": 0.5}),
-    ("early_stop", {"threshold": 0.9}),
+    ("early_stop", {}),  # threshold: calibrated on validation scores (see evaluate_pools)
     ("adaptive_n", {"n0": 4, "agree": 0.75, "then": "weighted"}),
     ("rerank", {"k": 4}),
     ("random", {"seed": 0}),
@@ -48,18 +55,28 @@ class Evaluation:
     curves: tuple[MetricPoint, ...]
     selection_points: tuple[MetricPoint, ...]
     selections: Mapping[str, tuple[Selection, ...]] = field(default_factory=dict)  # by strategy
+    scorer_of: Mapping[str, str] = field(default_factory=dict)  # strategy -> scorer label; absent: no scorer
+    notes: tuple[str, ...] = ()  # what a reader must know: calibrated thresholds, skipped strategies, accounting
 
 
 def group_pools(candidates: Sequence[Candidate], n: int | None = None) -> dict[str, tuple[Candidate, ...]]:
     """Candidates grouped by problem, in sample order, keeping the first ``n`` samples (all when ``None``).
 
-    Problems with fewer than ``n`` samples are dropped, so every curve compares pools of the same size.
+    Nothing is dropped or cut silently: pools of different sizes (with ``n=None``), or a problem with fewer than
+    ``n`` samples, are a ValueError naming the sizes, so every curve compares pools of the same size.
     """
     pools: dict[str, list[Candidate]] = defaultdict(list)
     for c in sorted(candidates, key=lambda c: (c.problem_id, c.sample_index)):
         pools[c.problem_id].append(c)
-    size = n if n is not None else min((len(p) for p in pools.values()), default=0)
-    return {pid: tuple(pool[:size]) for pid, pool in pools.items() if len(pool) >= size and size > 0}
+    sizes = sorted({len(p) for p in pools.values()})
+    short = sorted(pid for pid, p in pools.items() if n is not None and len(p) < n)
+    if (n is None and len(sizes) > 1) or short:
+        counts = ", ".join(f"{sum(len(p) == s for p in pools.values())} with {s}" for s in sizes)
+        wanted = f"n={n} samples but {len(short)} problem(s) have fewer" if short else "one pool size"
+        fix = "pass a smaller n (the first n samples of every problem) or complete the run"
+        raise ValueError(f"problems have different numbers of samples ({counts}); need {wanted}: {fix}")
+    size = n if n is not None else (sizes[0] if sizes else 0)
+    return {pid: tuple(pool[:size]) for pid, pool in pools.items() if size > 0}
 
 
 def _aligned(pool: Sequence[Candidate], score_set: ScoreSet) -> tuple[float, ...]:
@@ -76,12 +93,25 @@ def evaluate_pools(
     ks: Sequence[int] | None = None,
     normalize: Normalizer | None = None,
     seed: int = 0,
+    prompt_tokens: Mapping[str, int] | None = None,
+    validation_scores: Sequence[Sequence[float]] | None = None,
+    threshold_quantile: float = 0.9,
 ) -> Evaluation:
     """Curves for pass (oracle), majority and, per score set, best-of-N and weighted vote; then every strategy in
-    ``strategies`` at full N using ``primary`` (default: the first score set) for the strategies that need scores.
+    ``strategies`` at full N, the ones that use a scorer with ``primary`` (default: the first score set).
+
+    ``prompt_tokens`` maps a problem id to its prompt's length in policy tokens (``None``: unknown, counted as 0,
+    and said so in ``notes``). ``validation_scores`` are ``primary``'s aggregated scores on a validation run, one
+    sequence per problem: ``early_stop`` without a threshold gets their ``threshold_quantile``.
     """
     if not pools:
         raise ValueError("nothing to evaluate: no problem has a complete pool of candidates")
+    if isinstance(threshold_quantile, bool) or not 0.0 <= threshold_quantile <= 1.0:
+        raise ValueError(f"threshold quantile must be a number in [0, 1], got {threshold_quantile!r}")
+    missing = sorted(set(pools) - set(prompt_tokens)) if prompt_tokens is not None else []
+    if missing:
+        raise ValueError(f"prompt_tokens has no entry for problem(s) {missing[:5]}")
+    prompts = prompt_tokens or {}
     plain = [Pool(pid, tuple(pool)) for pid, pool in pools.items()]
     points: list[MetricPoint] = []
     points += curve(plain, "pass", ks, seed=seed, normalize=normalize)
@@ -91,7 +121,10 @@ def evaluate_pools(
                        ci_high=pass1.ci_high, policy_tokens=pass1.policy_tokens)
                for p in points if p.metric == "pass@k"]  # fmt: skip
     for score_set in score_sets:
-        scored = [Pool(pid, tuple(pool), _aligned(pool, score_set)) for pid, pool in pools.items()]
+        scored = [
+            Pool(pid, tuple(pool), _aligned(pool, score_set), _scorer_tokens(pool, prompts.get(pid, 0)))
+            for pid, pool in pools.items()
+        ]
         for metric in ("best", "weighted"):
             points += curve(
                 scored, metric, ks, seed=seed, normalize=normalize,
@@ -99,29 +132,55 @@ def evaluate_pools(
             )  # fmt: skip
 
     primary = primary or (score_sets[0] if score_sets else None)
+    notes = [
+        "majority: self-consistency, no scorer; a tied vote goes to the answer seen at the lowest sample index",
+        "scorer tokens = prompt + candidate tokens (policy tokenizer) per candidate the scorer read"
+        if prompt_tokens is not None
+        else "scorer tokens = candidate tokens per candidate the scorer read (prompt length unknown, not counted)",
+    ]
     selections: dict[str, tuple[Selection, ...]] = {}
+    scorer_of: dict[str, str] = {}
     selection_points: list[MetricPoint] = []
-    for strategy, params in strategies:
-        if primary is None and strategy not in ("majority", "random", "oracle"):
+    for strategy, given in strategies:
+        params = dict(given)
+        uses_scorer = STRATEGIES[strategy].uses_scorer(params) if strategy in STRATEGIES else True
+        if uses_scorer and primary is None:
+            notes.append(f"{strategy} skipped: it needs a scorer and none was given")
             continue
+        if strategy == "early_stop" and params.get("threshold") is None:
+            if not validation_scores:
+                notes.append(f"{strategy} skipped: no validation scores to calibrate its threshold on")
+                continue
+            params["threshold"] = calibrate_threshold(validation_scores, threshold_quantile)
+            count = sum(len(v) for v in validation_scores)
+            notes.append(
+                f"{strategy} threshold {params['threshold']:.4f} = quantile {threshold_quantile} of {count} "
+                f"validation candidate scores ({len(validation_scores)} problems)"
+            )
         chosen = tuple(
-            select(pool, _aligned(pool, primary) if primary else None, strategy, params, normalize)
-            for pool in pools.values()
-        )
+            select(
+                pool, _aligned(pool, primary) if uses_scorer and primary else None, strategy, params, normalize,
+                prompt_tokens=prompts.get(pid, 0),
+            )
+            for pid, pool in pools.items()
+        )  # fmt: skip
         selections[strategy] = chosen
-        uses_scorer = primary is not None and strategy not in ("majority", "random", "oracle")
-        point = selection_point(
-            chosen,
-            scorer=primary.scorer if uses_scorer else "",
-            aggregation=primary.aggregation if uses_scorer else "",
-            scorer_tokens_per_call=_mean_tokens(pools) if uses_scorer else 0.0,
-        )
-        selection_points.append(replace(point, strategy=strategy))
+        label = primary.scorer if uses_scorer and primary else ""
+        if label:
+            scorer_of[strategy] = label
+        point = selection_point(chosen, scorer=label, aggregation=primary.aggregation if label and primary else "")
+        scorer_tokens = sum(s.scorer_tokens for s in chosen) / len(chosen)
+        selection_points.append(replace(point, strategy=strategy, scorer_tokens=scorer_tokens))
     # Every curve is an accuracy at N (the strategy says which); full-N selections are kept apart by their name.
     curves = tuple(replace(p, metric="accuracy") for p in points)
-    return Evaluation(curves, tuple(replace(p, metric="selection_accuracy") for p in selection_points), selections)
+    return Evaluation(
+        curves,
+        tuple(replace(p, metric="selection_accuracy") for p in selection_points),
+        selections,
+        scorer_of,
+        tuple(notes),
+    )
 
 
-def _mean_tokens(pools: Mapping[str, Sequence[Candidate]]) -> float:
-    tokens = [c.num_tokens for pool in pools.values() for c in pool]
-    return sum(tokens) / max(len(tokens), 1)
+def _scorer_tokens(pool: Sequence[Candidate], prompt_tokens: int) -> tuple[int, ...]:
+    return tuple(scorer_input_tokens(prompt_tokens, c) for c in pool)

@@ -1,10 +1,14 @@
 """Judging a step scorer on step-labelled solutions the way ProcessBench does, next to baselines.
 
-For every group of solutions (one data file) and overall: step AUROC (correct vs incorrect labelled steps) and
-ProcessBench F1 — the harmonic mean of first-error accuracy on wrong solutions and accuracy on all-correct
-solutions, a solution's predicted first error being its first step scored below a threshold. The threshold of each
-scorer is chosen on a validation split of the problems (grouped by problem text, so a problem's correct and
-modified solutions fall on the same side) and reported; all figures are computed on the remaining test split.
+For every group of solutions (a subset: one data file or split) and overall: step AUROC (correct vs incorrect
+labelled steps) and ProcessBench F1 — the harmonic mean of first-error accuracy on wrong solutions and accuracy on
+all-correct solutions, a solution's predicted first error being its first step scored below a threshold. Thresholds
+are chosen on a validation split of the problems (grouped by problem text, so a problem's correct and modified
+solutions fall on the same side), per subset on that subset's validation part as ProcessBench does — or, where that
+part lacks correct or wrong solutions, on the pooled validation split, with a note saying so — and reported; all
+figures are computed on the remaining test split. "Overall" comes two ways: ``overall`` pools every test solution
+(each judged at its own subset's threshold), ``mean-of-subsets`` is the unweighted mean of the subsets' F1, which is
+what ProcessBench publishes as its average F1.
 
 Baseline: :class:`PositionLengthBaseline` sees no text, only where a step is and how long it is.
 
@@ -16,16 +20,54 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bon_core.metrics.steps import DEFAULT_GRID, choose_threshold, detected_first_error, processbench_f1, step_auroc
+from bon_core.metrics.steps import DEFAULT_GRID, choose_threshold, detected_first_error, step_auroc
 from bon_core.stepdata.record import LabelledSolution
+from bon_core.stepdata.subsets import count_kinds
 
 OVERALL = "overall"
+MEAN_OF_SUBSETS = "mean-of-subsets"
+GROUP_LABELS = {OVERALL: "overall (pooled)", MEAN_OF_SUBSETS: "overall (mean of per-subset F1)"}
 POSITION_LENGTH = "position-length-logistic"
+
+
+@dataclass(frozen=True)
+class ThresholdPlan:
+    """Which subsets get a threshold of their own (their validation part holds correct and wrong solutions); the
+    others use the pooled one, each with a note saying why."""
+
+    own: frozenset[str]
+    notes: tuple[str, ...]
+
+
+def plan_thresholds(
+    val_records: Sequence[LabelledSolution], val_groups: Sequence[str], groups: Sequence[str]
+) -> ThresholdPlan:
+    """Decide, from the labels alone (before any model is loaded or scored), where each subset in ``groups`` gets its
+    threshold. Raises ``ValueError`` when even the pooled validation split lacks correct or wrong solutions."""
+    if len(val_groups) != len(val_records):
+        raise ValueError(f"{len(val_records)} validation records but {len(val_groups)} groups")
+    n_correct, n_wrong = count_kinds(val_records)
+    if not n_correct or not n_wrong:
+        raise ValueError(
+            f"the validation split ({n_correct} all-correct, {n_wrong} wrong solutions) needs both correct and wrong "
+            "solutions to choose a threshold; raise the validation fraction or use more solutions"
+        )
+    own, notes = set(), []
+    for group in dict.fromkeys(groups):
+        c, w = count_kinds([r for r, g in zip(val_records, val_groups, strict=True) if g == group])
+        if c and w:
+            own.add(group)
+        else:
+            notes.append(
+                f"{group}: its validation part has {c} all-correct and {w} wrong solutions, so it uses the threshold "
+                "chosen on the pooled validation split"
+            )
+    return ThresholdPlan(frozenset(own), tuple(notes))
 
 
 def split_validation(
@@ -40,6 +82,34 @@ def split_validation(
         digest = hashlib.sha256(f"{seed}\n{record.problem}".encode()).digest()
         (val if int.from_bytes(digest[:8], "big") / 2**64 < fraction else test).append(record)
     return val, test
+
+
+@dataclass(frozen=True)
+class EvalSplit:
+    """Validation and test solutions with the subset each belongs to, and where each subset gets its threshold."""
+
+    validation: tuple[LabelledSolution, ...]
+    validation_groups: tuple[str, ...]
+    test: tuple[LabelledSolution, ...]
+    test_groups: tuple[str, ...]
+    plan: ThresholdPlan
+
+
+def prepare_split(
+    subsets: Sequence[tuple[str, Sequence[LabelledSolution]]], fraction: float, seed: int = 0
+) -> EvalSplit:
+    """Split named subsets by problem (:func:`split_validation`) and plan the thresholds (:func:`plan_thresholds`),
+    failing at once — before any scoring — when no test solutions remain or no threshold can be chosen."""
+    records = [r for _, rows in subsets for r in rows]
+    groups = [name for name, rows in subsets for _ in rows]
+    val, _ = split_validation(records, fraction, seed)
+    in_val = {id(r) for r in val}
+    val_groups = tuple(g for r, g in zip(records, groups, strict=True) if id(r) in in_val)
+    test = tuple(r for r in records if id(r) not in in_val)
+    test_groups = tuple(g for r, g in zip(records, groups, strict=True) if id(r) not in in_val)
+    if not test:
+        raise ValueError("no test solutions left after the validation split; lower the validation fraction")
+    return EvalSplit(tuple(val), val_groups, test, test_groups, plan_thresholds(val, val_groups, test_groups))
 
 
 def step_label_names(record: LabelledSolution) -> list[str | None]:
@@ -66,6 +136,7 @@ class ScorerFigures:
     n_solutions: int
     n_error: int
     n_correct: int
+    note: str = ""  # e.g. which subsets a mean is over
 
 
 def threshold_grid(val_scores: Sequence[Sequence[float]]) -> list[float]:
@@ -77,27 +148,49 @@ def threshold_grid(val_scores: Sequence[Sequence[float]]) -> list[float]:
 
 
 def figures_for(
-    scorer: str, group: str, scores: Sequence[Sequence[float]], records: Sequence[LabelledSolution], threshold: float
+    scorer: str,
+    group: str,
+    scores: Sequence[Sequence[float]],
+    records: Sequence[LabelledSolution],
+    threshold: float | Sequence[float],
 ) -> ScorerFigures:
-    """Step AUROC and ProcessBench accuracies/F1 of ``scores`` on ``records`` at ``threshold``."""
+    """Step AUROC and ProcessBench accuracies/F1 of ``scores`` on ``records`` at ``threshold`` (one for all, or one
+    per solution; the reported threshold is nan when they differ). F1 is nan unless both kinds are present."""
     labels = [step_label_names(r) for r in records]
     gold = [gold_first_error(r) for r in records]
     try:
         auroc = step_auroc(scores, labels)
     except ValueError:  # a group with only correct (or only incorrect) labelled steps
         auroc = math.nan
-    n_error = sum(g is not None for g in gold)
-    n_correct = len(gold) - n_error
-    if n_error and n_correct:
-        result = processbench_f1(scores, gold, threshold)
-        error_acc, correct_acc, f1 = result.error_accuracy, result.correct_accuracy, result.f1
-    else:  # F1 needs both kinds; report the accuracy that exists
-        predicted = [detected_first_error(s, threshold) for s in scores]
-        hits = [p == g for p, g in zip(predicted, gold, strict=True)]
-        error_acc = float(np.mean(hits)) if n_error else math.nan
-        correct_acc = float(np.mean(hits)) if n_correct else math.nan
+    per_solution = [float(threshold)] * len(records) if isinstance(threshold, (int, float)) else list(threshold)
+    if len(per_solution) != len(records):
+        raise ValueError(f"{len(per_solution)} thresholds for {len(records)} solutions")
+    hits = [detected_first_error(s, t) == g for s, t, g in zip(scores, per_solution, gold, strict=True)]
+    error_hits = [h for h, g in zip(hits, gold, strict=True) if g is not None]
+    correct_hits = [h for h, g in zip(hits, gold, strict=True) if g is None]
+    error_acc = float(np.mean(error_hits)) if error_hits else math.nan
+    correct_acc = float(np.mean(correct_hits)) if correct_hits else math.nan
+    if error_hits and correct_hits:
+        f1 = 0.0 if error_acc + correct_acc == 0 else 2 * error_acc * correct_acc / (error_acc + correct_acc)
+    else:
         f1 = math.nan
-    return ScorerFigures(scorer, group, auroc, f1, error_acc, correct_acc, threshold, len(records), n_error, n_correct)
+    shown = per_solution[0] if per_solution and len(set(per_solution)) == 1 else math.nan
+    return ScorerFigures(
+        scorer, group, auroc, f1, error_acc, correct_acc, shown, len(records), len(error_hits), len(correct_hits)
+    )
+
+
+def mean_of_subsets(scorer: str, subsets: Sequence[ScorerFigures]) -> ScorerFigures:
+    """The unweighted mean of the subsets' F1 (ProcessBench's "average F1"), over the subsets where F1 is defined;
+    the note names any left out. Only F1 is averaged; the other figures are nan."""
+    defined = [f for f in subsets if not math.isnan(f.f1)]
+    left_out = [f.group for f in subsets if math.isnan(f.f1)]
+    mean = float(np.mean([f.f1 for f in defined])) if defined else math.nan
+    note = f"{len(defined)} of {len(subsets)} subsets" + (f"; no F1 for {', '.join(left_out)}" if left_out else "")
+    return ScorerFigures(
+        scorer, MEAN_OF_SUBSETS, math.nan, mean, math.nan, math.nan, math.nan,
+        sum(f.n_solutions for f in subsets), sum(f.n_error for f in subsets), sum(f.n_correct for f in subsets), note,
+    )  # fmt: skip
 
 
 def evaluate_scores(
@@ -107,25 +200,39 @@ def evaluate_scores(
     test_scores: Sequence[Sequence[float]],
     test_records: Sequence[LabelledSolution],
     groups: Sequence[str],
+    val_groups: Sequence[str] | None = None,
 ) -> list[ScorerFigures]:
-    """Choose ``scorer``'s threshold on the validation split (max ProcessBench F1), then figures per test group
-    (``groups[i]`` names the group of ``test_records[i]``, in first-seen order) and overall."""
+    """Choose ``scorer``'s thresholds on the validation split (max ProcessBench F1) — per subset when ``val_groups``
+    names the subset of each validation record (see :func:`plan_thresholds`), else one pooled threshold — then
+    figures per test subset (``groups[i]`` names the subset of ``test_records[i]``, in first-seen order), overall
+    pooled (:data:`OVERALL`) and the mean of per-subset F1 (:data:`MEAN_OF_SUBSETS`)."""
     if len(test_scores) != len(test_records) or len(groups) != len(test_records):
         raise ValueError(f"{len(test_scores)} scores, {len(test_records)} records, {len(groups)} groups: must match")
     if not test_records:
         raise ValueError("no test solutions left after the validation split; lower the validation fraction")
-    gold = [gold_first_error(r) for r in val_records]
-    if not any(g is None for g in gold) or all(g is None for g in gold):
-        raise ValueError("the validation split needs both correct and wrong solutions to choose a threshold")
-    threshold = choose_threshold(val_scores, gold, threshold_grid(val_scores))
-    figures = []
+    if len(val_scores) != len(val_records):
+        raise ValueError(f"{len(val_scores)} validation scores for {len(val_records)} validation records")
+    plan = plan_thresholds(val_records, val_groups or [OVERALL] * len(val_records), groups)
+    pooled = choose_threshold(val_scores, [gold_first_error(r) for r in val_records], threshold_grid(val_scores))
+    thresholds = {}
     for group in dict.fromkeys(groups):
+        if val_groups is None or group not in plan.own:
+            thresholds[group] = pooled
+            continue
+        members = [i for i, g in enumerate(val_groups) if g == group]
+        scores = [val_scores[i] for i in members]
+        gold = [gold_first_error(val_records[i]) for i in members]
+        thresholds[group] = choose_threshold(scores, gold, threshold_grid(scores))
+    subsets = []
+    for group, threshold in thresholds.items():
         members = [i for i, g in enumerate(groups) if g == group]
-        figures.append(
-            figures_for(scorer, group, [test_scores[i] for i in members], [test_records[i] for i in members], threshold)
+        figures = figures_for(
+            scorer, group, [test_scores[i] for i in members], [test_records[i] for i in members], threshold
         )
-    figures.append(figures_for(scorer, OVERALL, test_scores, test_records, threshold))
-    return figures
+        fallback = val_groups is not None and group not in plan.own
+        subsets.append(replace(figures, note="pooled-validation threshold") if fallback else figures)
+    overall = figures_for(scorer, OVERALL, test_scores, test_records, [thresholds[g] for g in groups])
+    return [*subsets, overall, mean_of_subsets(scorer, subsets)]
 
 
 def step_features(steps: Sequence[str]) -> np.ndarray:
@@ -171,71 +278,33 @@ class PositionLengthBaseline:
         return [self._model.predict_proba(step_features(steps))[:, 1].tolist() if steps else [] for steps in solutions]
 
 
-def windows(step_lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
-    """Consecutive ``[start, end)`` step ranges whose summed lengths stay within ``budget``, greedily; a step longer
-    than the budget gets a window of its own."""
-    if budget < 1:
-        raise ValueError(f"window budget must be >= 1, got {budget}")
-    spans, start, used = [], 0, 0
-    for index, length in enumerate(step_lengths):
-        if index > start and used + length > budget:
-            spans.append((start, index))
-            start, used = index, 0
-        used += length
-    if step_lengths:
-        spans.append((start, len(step_lengths)))
-    return spans
-
-
-def score_in_windows(
-    score: Callable[[Sequence[str], Sequence[Sequence[str]]], list[list[float]]],
-    problems: Sequence[str],
-    solutions: Sequence[Sequence[str]],
-    count_tokens: Callable[[Sequence[str]], list[int]],
-    budget: int,
-) -> list[list[float]]:
-    """Score solutions too long for the model window by window, in one ``score`` call.
-
-    ``count_tokens(texts)`` gives each step's token count (tag included) and ``budget`` the tokens steps may take.
-    A later window's problem text is the problem followed by the solution's earlier steps, which the model
-    left-truncates, so each window sees the nearest preceding steps as context. A step longer than the budget is cut
-    (by characters, proportionally) to fit. Identical (problem, solution) pairs are scored once.
-    """
-    unique: dict[tuple[str, tuple[str, ...]], int] = {}
-    for problem, steps in zip(problems, solutions, strict=True):
-        unique.setdefault((problem, tuple(steps)), len(unique))
-    requests: list[tuple[int, int, str, list[str]]] = []  # (unique index, first step, problem text, steps)
-    for (problem, steps), index in unique.items():
-        lengths = count_tokens(list(steps)) if steps else []
-        for start, end in windows(lengths, budget):
-            chunk = [
-                s if n <= budget else s[: max(1, len(s) * budget // n)]
-                for s, n in zip(steps[start:end], lengths[start:end], strict=True)
-            ]
-            context = problem if start == 0 else problem + "\n" + "\n".join(steps[:start])
-            requests.append((index, start, context, chunk))
-    results: list[list[float]] = [[math.nan] * len(steps) for (_, steps) in unique]
-    scored = score([r[2] for r in requests], [r[3] for r in requests]) if requests else []
-    for (index, start, _, chunk), scores in zip(requests, scored, strict=True):
-        results[index][start : start + len(chunk)] = scores
-    return [list(results[unique[(p, tuple(s))]]) for p, s in zip(problems, solutions, strict=True)]
+OVERALL_FOOTNOTE = (
+    "overall (pooled): every test solution together, each judged at its own subset's threshold (so no single "
+    "threshold is shown). overall (mean of per-subset F1): the unweighted mean of the subsets' F1 — ProcessBench's "
+    "published 'average F1' is this figure, so compare published numbers with this row only."
+)
 
 
 def figures_markdown(figures: Sequence[ScorerFigures]) -> str:
-    """A Markdown table, one row per (group, scorer), groups in first-seen order."""
+    """A Markdown table, one row per (group, scorer), groups in first-seen order, then a footnote defining the two
+    overall rows."""
 
     def fmt(x: float) -> str:
         return "–" if math.isnan(x) else f"{x:.3f}"
 
     lines = [
-        "| file | scorer | step AUROC | PB F1 | acc. wrong | acc. correct | threshold | solutions (wrong/correct) |",
+        "| subset | scorer | step AUROC | PB F1 | acc. wrong | acc. correct | threshold | solutions (wrong/correct) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     order = list(dict.fromkeys(f.group for f in figures))
     for group in order:
         for f in (f for f in figures if f.group == group):
-            lines.append(
-                f"| {group} | {f.scorer} | {fmt(f.step_auroc)} | {fmt(f.f1)} | {fmt(f.error_accuracy)} | "
-                f"{fmt(f.correct_accuracy)} | {f.threshold:.3f} | {f.n_solutions} ({f.n_error}/{f.n_correct}) |"
+            threshold = (
+                f"{f.threshold:.3f}" if not math.isnan(f.threshold) else "per subset" if group == OVERALL else "–"
             )
-    return "\n".join(lines) + "\n"
+            label = GROUP_LABELS.get(group, group) + (f" ({f.note})" if f.note else "")
+            lines.append(
+                f"| {label} | {f.scorer} | {fmt(f.step_auroc)} | {fmt(f.f1)} | {fmt(f.error_accuracy)} | "
+                f"{fmt(f.correct_accuracy)} | {threshold} | {f.n_solutions} ({f.n_error}/{f.n_correct}) |"
+            )
+    return "\n".join(lines) + "\n\n" + OVERALL_FOOTNOTE + "\n"

@@ -68,21 +68,42 @@ def _label(row: ResultsRow) -> str:
 
 
 def to_markdown(table: ResultsTable, *, percent: bool = True, digits: int = 1) -> str:
-    """Markdown table: strategy, scorer, aggregation, then ``value ± half-CI`` per N (``–`` where missing)."""
+    """Markdown table: strategy, scorer, aggregation, then ``value ± half-CI`` per N (``–`` where missing).
+
+    The half-width is the larger side of the (possibly asymmetric) interval. When the points record how they
+    were computed, notes follow the table: the interval method, and for every value not computed exactly
+    (marked ``†1``, ``†2``, …) how it was estimated.
+    """
     scale = 100.0 if percent else 1.0
     header = ["strategy", "scorer", "aggregation", *[f"N={n}" for n in table.ns]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    estimated: dict[str, str] = {}  # method label -> marker
     for row in table.rows:
         cells = []
         for n in table.ns:
             p = row.at(n)
             if p is None:
                 cells.append("–")
-            else:
-                half = max(p.value - p.ci_low, p.ci_high - p.value) * scale
-                cells.append(f"{p.value * scale:.{digits}f} ± {half:.{digits}f}")
+                continue
+            half = max(p.value - p.ci_low, p.ci_high - p.value) * scale
+            marker = "" if p.method in ("", "exact") else estimated.setdefault(p.method, f"†{len(estimated) + 1}")
+            cells.append(f"{p.value * scale:.{digits}f} ± {half:.{digits}f}{marker}")
         lines.append("| " + " | ".join([row.strategy, row.scorer, row.aggregation, *cells]) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _notes(table, estimated)
+
+
+def _notes(table: ResultsTable, estimated: dict[str, str]) -> str:
+    points = [p for row in table.rows for p in row.points]
+    ci_methods = sorted({p.ci_method for p in points if p.ci_method})
+    if not ci_methods and not any(p.method for p in points):
+        return ""
+    notes = [f"± : half-width (larger side) of the {'; '.join(ci_methods) or 'CI (method not recorded)'}"]
+    if any(p.method == "exact" for p in points):
+        notes.append(
+            "unmarked values: exact expectations over all N-subsets of each stored pool (computed, not sampled)"
+        )
+    notes += [f"{marker}: {method}" for method, marker in estimated.items()]
+    return "\n" + "\n".join(notes) + "\n"
 
 
 def to_csv(table: ResultsTable) -> str:
@@ -102,13 +123,41 @@ def to_csv(table: ResultsTable) -> str:
     return buf.getvalue()
 
 
-def plot_accuracy(
-    points: Iterable[MetricPoint], path: str | Path, *, x: str = "n", title: str | None = None
-) -> tuple[Path, Path]:
-    """Plot accuracy vs N (``x="n"``) or vs compute (``x="compute"``: policy + scorer tokens per problem), one
-    line with a 95% CI band per row, both axes' x on a log scale. Writes ``path`` with suffixes .png and .svg and
-    returns the two paths.
-    """
+# Baselines (rows without a scorer) are drawn in greys; each scorer gets its own colour family, and the rows of one
+# scorer (its aggregations and strategies) differ by shade, line style and marker, so no two series look alike.
+_BASELINE_COLOURS = ("black", "dimgray", "darkgray", "silver")
+_SCORER_COLOURMAPS = ("Blues", "Oranges", "Greens", "Purples", "Reds", "YlOrBr", "GnBu", "RdPu")
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def series_styles(rows: Sequence[ResultsRow]) -> list[dict[str, object]]:
+    """Colour, line style and marker of each row: grouped by scorer (one colour family per scorer, greys for
+    baselines), distinct within a group. Pure: returns matplotlib keyword arguments, draws nothing."""
+    from matplotlib import colormaps
+
+    scorers = list(dict.fromkeys(r.scorer for r in rows if r.scorer))
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(row.scorer, []).append(i)
+    styles: list[dict[str, object]] = [{} for _ in rows]
+    for scorer, members in groups.items():
+        for rank, i in enumerate(members):
+            if not scorer:
+                colour: object = _BASELINE_COLOURS[rank % len(_BASELINE_COLOURS)]
+            else:
+                cmap = colormaps[_SCORER_COLOURMAPS[scorers.index(scorer) % len(_SCORER_COLOURMAPS)]]
+                colour = cmap(0.9 - 0.45 * rank / max(len(members) - 1, 1))  # dark to mid shades, never pale
+            styles[i] = {
+                "color": colour,
+                "linestyle": _LINESTYLES[rank % len(_LINESTYLES)],
+                "marker": _MARKERS[rank % len(_MARKERS)],
+            }
+    return styles
+
+
+def accuracy_figure(points: Iterable[MetricPoint], *, x: str = "n", title: str | None = None):
+    """The figure of :func:`plot_accuracy` (a matplotlib ``Figure`` on the Agg canvas), not yet saved."""
     if x not in PLOT_AXES:
         raise ValueError(f"unknown plot axis {x!r}; known: {', '.join(PLOT_AXES)}")
     table = results_table(points)
@@ -118,23 +167,33 @@ def plot_accuracy(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    fig = Figure(figsize=(9.6, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for row in table.rows:
+    for row, style in zip(table.rows, series_styles(table.rows), strict=True):
         xs: Sequence[float] = [p.n if x == "n" else p.policy_tokens + p.scorer_tokens for p in row.points]
-        ys = [p.value for p in row.points]
-        (line,) = ax.plot(xs, ys, marker="o", label=_label(row))
-        ax.fill_between(
-            xs, [p.ci_low for p in row.points], [p.ci_high for p in row.points], color=line.get_color(), alpha=0.2
-        )
+        ax.plot(xs, [p.value for p in row.points], label=_label(row), linewidth=1.6, markersize=4, **style)
+        lows, highs = [p.ci_low for p in row.points], [p.ci_high for p in row.points]
+        ax.fill_between(xs, lows, highs, color=style["color"], alpha=0.12, linewidth=0)
     ax.set_xscale("log", base=2 if x == "n" else 10)
     ax.set_xlabel("N (samples per problem)" if x == "n" else "tokens per problem (policy + scorer)")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("accuracy (band: 95% CI)")
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    # Outside the axes, so the legend never covers a curve.
+    fig.legend(loc="outside right upper", fontsize="small", title="strategy / scorer / aggregation")
+    return fig
+
+
+def plot_accuracy(
+    points: Iterable[MetricPoint], path: str | Path, *, x: str = "n", title: str | None = None
+) -> tuple[Path, Path]:
+    """Plot accuracy vs N (``x="n"``) or vs compute (``x="compute"``: policy + scorer tokens per problem), one
+    line with a 95% CI band per row (styled by :func:`series_styles`), the x axis on a log scale and the legend
+    outside the axes. Writes ``path`` with suffixes .png and .svg and returns the two paths.
+    """
+    fig = accuracy_figure(points, x=x, title=title)
     base = Path(path)
     base.parent.mkdir(parents=True, exist_ok=True)
     png, svg = base.with_suffix(".png"), base.with_suffix(".svg")

@@ -126,7 +126,8 @@ def split_code_steps(code: str, mode: str = "statements") -> list[Step]:
     ranges = _statement_line_ranges(code)
     if ranges is not None:
         # A statement owns the comments and blank lines before it: cut right after each statement's last line.
-        cuts = [offsets[last] for _, last in ranges[:-1]]
+        # (Several statements on one line, ``a = 1; b = 2``, share its end; the last line may have no newline.)
+        cuts = [offsets[last] if last < len(offsets) else len(code) for _, last in ranges[:-1]]
     else:
         cuts = [offsets[line - 1] for line in _indentation_start_lines(code)[1:]]
     bounds = [0, *cuts, len(code)]

@@ -117,7 +117,11 @@ class ScorerInfo:
 
 @dataclass(frozen=True)
 class Selection:
-    """The outcome of a selection strategy on one problem's pool of candidates."""
+    """The outcome of a selection strategy on one problem's pool of candidates.
+
+    ``scorer_calls``/``scorer_tokens``: candidates the scorer read, and their prompt + candidate tokens (see
+    ``bon_core.select.scorer_input_tokens``); both 0 for a strategy that uses no scorer.
+    """
 
     problem_id: str
     strategy: str
@@ -129,11 +133,17 @@ class Selection:
     candidates_used: int = 0
     tokens_used: int = 0
     scorer_calls: int = 0
+    scorer_tokens: int = 0
 
 
 @dataclass(frozen=True)
 class MetricPoint:
-    """One evaluation figure: ``metric`` at ``n`` with a 95% confidence interval."""
+    """One evaluation figure: ``metric`` at ``n`` with a 95% confidence interval.
+
+    ``method`` says how ``value`` was computed (e.g. ``exact`` or ``Monte-Carlo, 200 random k-subsets per
+    problem, SE 0.003``) and ``ci_method`` how the interval was (e.g. ``95% Clopper-Pearson ... over 300
+    problems``); empty when not recorded (e.g. points read back from an older store).
+    """
 
     metric: str
     n: int
@@ -145,3 +155,5 @@ class MetricPoint:
     aggregation: str = ""
     policy_tokens: float = 0.0
     scorer_tokens: float = 0.0
+    method: str = ""
+    ci_method: str = ""

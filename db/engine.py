@@ -35,18 +35,41 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    # SQLite ignores FOREIGN KEY clauses (so ON DELETE CASCADE too) unless each connection turns them on.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(foreign_keys: bool):
+    def on_connect(dbapi_connection, _record) -> None:
+        # The driver's own transaction handling is off (SQLAlchemy's "begin" hook below issues BEGIN), so the
+        # PRAGMAs run outside any transaction, where SQLite honours them.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # SQLite ignores FOREIGN KEY clauses (so ON DELETE CASCADE too) unless each connection turns them on.
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        # Several processes write one store: wait for a lock instead of failing at once ...
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # ... and let readers go on while one of them writes (a no-op for in-memory databases).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return on_connect
+
+
+def _begin(connection) -> None:
+    # Reads and writes of one unit of work share one snapshot (the driver would begin only at the first write).
+    # A deferred transaction that read an older snapshot and then writes gets "database is locked" at once when
+    # another writer committed meanwhile; db.retry runs such a unit of work again.
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, **kwargs) -> Engine:
     """Create an engine for ``url`` (SQLite or PostgreSQL via psycopg 3); nothing connects yet.
 
-    On SQLite, foreign keys (and so cascading deletes) are enabled on every connection unless
-    ``foreign_keys=False`` (migrations turn them off so batch table rebuilds cannot cascade).
+    PostgreSQL connections are checked before use (``pool_pre_ping``), so connections the server dropped are
+    replaced. SQLite connections use WAL journaling (readers never wait for the writer) and a busy timeout of
+    30 s (a writer waits for another instead of failing), and transactions begin with an explicit BEGIN;
+    foreign keys (and so cascading deletes) are enabled unless ``foreign_keys=False`` (migrations turn them off
+    so batch table rebuilds cannot cascade).
     """
     normalized = normalize_url(url)
     if make_url(normalized).get_backend_name() == "postgresql":
@@ -56,8 +79,9 @@ def make_engine(url: str, *, foreign_keys: bool = True, **kwargs) -> Engine:
         engine = create_engine(normalized, **kwargs)
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise StoreError(f"unsupported database URL '{mask_url(url)}': {exc}; expected e.g. {URL_EXAMPLES}") from None
-    if engine.dialect.name == "sqlite" and foreign_keys:
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite(foreign_keys))
+        event.listen(engine, "begin", _begin)
     return engine
 
 

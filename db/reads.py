@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from bon_core.types import Candidate, MetricPoint, Problem, Selection, Step
 from db.models import (
@@ -92,7 +92,7 @@ def get_run(session: Session, run: int | str) -> RunRecord:
 
 
 def _filtered(stmt: Select, column, values: Collection[Any] | None) -> Iterator[Select]:
-    """``stmt`` as is, or once per chunk of ``values`` with ``column IN chunk``."""
+    """``stmt`` as is, or once per chunk of ``values`` with ``column IN chunk`` (bound parameters)."""
     if values is None:
         yield stmt
         return
@@ -101,24 +101,46 @@ def _filtered(stmt: Select, column, values: Collection[Any] | None) -> Iterator[
         yield stmt.where(column.in_(values[start : start + _IN_CHUNK]))
 
 
+def _in_run(stmt: Select, run_id: int, source_ids: Collection[str] | None) -> Iterator[Select]:
+    """``stmt`` (over ``candidates``) restricted to run ``run_id`` and, when given, to the problems with these source
+    ids: one statement per chunk of 500 of them.
+
+    A run's problems are of the run's task (:func:`db.repository.upsert_candidates` enforces it), so the source
+    ids are looked up through the ``(task, source_id)`` index and the candidates through ``(run_id, problem_id)``:
+    the cost follows the shard, not the size of the run or of the store.
+    """
+    stmt = stmt.where(CandidateRow.run_id == run_id)
+    if source_ids is None:
+        yield stmt
+        return
+    shard = aliased(ProblemRow)  # not the outer query's problems (which would correlate)
+    run_task = select(RunRow.task).where(RunRow.id == run_id).scalar_subquery()
+    values = sorted(set(source_ids))
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start : start + _IN_CHUNK]
+        wanted = select(shard.id).where(shard.task == run_task, shard.source_id.in_(chunk))
+        yield stmt.where(CandidateRow.problem_id.in_(wanted))
+
+
 def candidate_ids(
     session: Session, run_id: int, problem_ids: Collection[str] | None = None
 ) -> dict[tuple[str, int], int]:
     """``{(source_id, sample_index): candidate id}`` for a run, optionally only for some problems (by source id)."""
-    base = (
-        select(ProblemRow.source_id, CandidateRow.sample_index, CandidateRow.id)
-        .join(ProblemRow, ProblemRow.id == CandidateRow.problem_id)
-        .where(CandidateRow.run_id == run_id)
+    base = select(ProblemRow.source_id, CandidateRow.sample_index, CandidateRow.id).join(
+        ProblemRow, ProblemRow.id == CandidateRow.problem_id
     )
     out: dict[tuple[str, int], int] = {}
-    for stmt in _filtered(base, ProblemRow.source_id, problem_ids):
+    for stmt in _in_run(base, run_id, problem_ids):
         out.update({(s, i): cid for s, i, cid in session.execute(stmt)})
     return out
 
 
-def existing_sample_keys(session: Session, run_id: int) -> set[tuple[str, int]]:
-    """The ``(source_id, sample_index)`` pairs already stored for a run (what a resumed run skips)."""
-    return set(candidate_ids(session, run_id))
+def existing_sample_keys(
+    session: Session, run_id: int, problem_ids: Collection[str] | None = None
+) -> set[tuple[str, int]]:
+    """The ``(source_id, sample_index)`` pairs already stored for a run (what a resumed run skips), optionally
+    only for some problems (by source id)."""
+    return set(candidate_ids(session, run_id, problem_ids))
 
 
 def load_problems(
@@ -129,7 +151,10 @@ def load_problems(
     if task is not None:
         base = base.where(ProblemRow.task == task)
     if run_id is not None:
-        base = base.where(ProblemRow.id.in_(select(CandidateRow.problem_id).where(CandidateRow.run_id == run_id)))
+        in_run = select(CandidateRow.id).where(CandidateRow.run_id == run_id, CandidateRow.problem_id == ProblemRow.id)
+        base = base.where(exists(in_run))
+        if task is None and source_ids is not None:  # the run's problems are of its task: use (task, source_id)
+            base = base.where(ProblemRow.task == select(RunRow.task).where(RunRow.id == run_id).scalar_subquery())
     rows = [row for stmt in _filtered(base, ProblemRow.source_id, source_ids) for row in session.scalars(stmt)]
     rows.sort(key=lambda r: r.id)
     return [
@@ -145,44 +170,57 @@ def load_problems(
     ]
 
 
+def load_candidate_rows(
+    session: Session, run_id: int, problem_ids: Collection[str] | None = None
+) -> list[tuple[int, Candidate]]:
+    """``(candidate id, candidate with its steps)`` pairs of a run, ordered by problem (insertion order) then sample
+    index; ``problem_ids`` optionally restricts to some problems, by source id.
+
+    Two statements per chunk of 500 problems (candidates, then their steps), whatever the size of the run.
+    """
+    c = CandidateRow.__table__.c  # plain column tuples: no ORM identity map for a run's worth of rows
+    base = select(ProblemRow.source_id, *(c[name] for name in _CANDIDATE_COLUMNS)).join(
+        ProblemRow, ProblemRow.id == c.problem_id
+    )
+    rows = [row for stmt in _in_run(base, run_id, problem_ids) for row in session.execute(stmt)]
+    rows.sort(key=lambda r: (r.problem_id, r.sample_index))
+    st = StepRow.__table__.c
+    step_base = (
+        select(st.candidate_id, st.step_index, st.text, st.char_start, st.char_end, st.label)
+        .join(CandidateRow, CandidateRow.id == st.candidate_id)
+        .join(ProblemRow, ProblemRow.id == CandidateRow.problem_id)
+        .order_by(st.candidate_id, st.step_index)
+    )
+    steps: dict[int, list[Step]] = defaultdict(list)
+    for stmt in _in_run(step_base, run_id, problem_ids):
+        for candidate_id, *fields in session.execute(stmt):
+            steps[candidate_id].append(Step(*fields))
+    return [
+        (
+            r.id,
+            Candidate(
+                problem_id=r.source_id,
+                sample_index=r.sample_index,
+                text=r.text,
+                num_tokens=r.num_tokens,
+                sum_logprob=r.sum_logprob,
+                mean_logprob=r.mean_logprob,
+                finish_reason=r.finish_reason,
+                answer=r.answer,
+                correct=r.correct,
+                steps=tuple(steps.get(r.id, ())),
+            ),
+        )
+        for r in rows
+    ]
+
+
 def load_candidates(session: Session, run_id: int, problem_ids: Collection[str] | None = None) -> list[Candidate]:
     """A run's candidates with their steps, ordered by problem (insertion order) then sample index.
 
     ``problem_ids`` optionally restricts to some problems, by source id.
     """
-    c = CandidateRow.__table__.c  # plain column tuples: no ORM identity map for a run's worth of rows
-    base = (
-        select(ProblemRow.source_id, *(c[name] for name in _CANDIDATE_COLUMNS))
-        .join(ProblemRow, ProblemRow.id == c.problem_id)
-        .where(c.run_id == run_id)
-    )
-    rows = [row for stmt in _filtered(base, ProblemRow.source_id, problem_ids) for row in session.execute(stmt)]
-    rows.sort(key=lambda r: (r.problem_id, r.sample_index))
-    st = StepRow.__table__.c
-    step_stmt = (
-        select(st.candidate_id, st.step_index, st.text, st.char_start, st.char_end, st.label)
-        .join(CandidateRow, CandidateRow.id == st.candidate_id)
-        .where(CandidateRow.run_id == run_id)
-        .order_by(st.candidate_id, st.step_index)
-    )
-    steps: dict[int, list[Step]] = defaultdict(list)
-    for candidate_id, *fields in session.execute(step_stmt):
-        steps[candidate_id].append(Step(*fields))
-    return [
-        Candidate(
-            problem_id=r.source_id,
-            sample_index=r.sample_index,
-            text=r.text,
-            num_tokens=r.num_tokens,
-            sum_logprob=r.sum_logprob,
-            mean_logprob=r.mean_logprob,
-            finish_reason=r.finish_reason,
-            answer=r.answer,
-            correct=r.correct,
-            steps=tuple(steps.get(r.id, ())),
-        )
-        for r in rows
-    ]
+    return [candidate for _, candidate in load_candidate_rows(session, run_id, problem_ids)]
 
 
 def load_step_scores(session: Session, run_id: int, scorer_id: int) -> dict[tuple[str, int], tuple[float, ...]]:
@@ -217,15 +255,16 @@ def load_candidate_scores(
     return {(s, i): score for s, i, score in session.execute(stmt)}
 
 
-def scored_candidate_ids(session: Session, run_id: int, scorer_id: int) -> set[int]:
-    """Ids of the run's candidates that have at least one step score from ``scorer_id`` (what scoring skips)."""
-    stmt = (
-        select(StepScoreRow.candidate_id)
-        .join(CandidateRow, CandidateRow.id == StepScoreRow.candidate_id)
-        .where(CandidateRow.run_id == run_id, StepScoreRow.scorer_id == scorer_id)
-        .distinct()
+def scored_candidate_ids(
+    session: Session, run_id: int, scorer_id: int, problem_ids: Collection[str] | None = None
+) -> set[int]:
+    """Ids of the run's candidates that have at least one step score from ``scorer_id`` (what scoring skips),
+    optionally only for some problems (by source id)."""
+    scored = select(StepScoreRow.candidate_id).where(
+        StepScoreRow.candidate_id == CandidateRow.id, StepScoreRow.scorer_id == scorer_id
     )
-    return set(session.scalars(stmt))
+    base = select(CandidateRow.id).where(exists(scored))
+    return {cid for stmt in _in_run(base, run_id, problem_ids) for cid in session.scalars(stmt)}
 
 
 def load_selections(session: Session, run_id: int) -> list[Selection]:

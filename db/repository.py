@@ -36,6 +36,7 @@ from db.reads import (  # noqa: F401  (re-exported: db.repository is the one imp
     existing_sample_keys,
     get_run,
     list_runs,
+    load_candidate_rows,
     load_candidate_scores,
     load_candidates,
     load_evaluations,
@@ -67,9 +68,14 @@ def _insert(session: Session, table: Table):
 def _upsert(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], update_cols: Sequence[str]
 ) -> int:
-    """INSERT rows; on a conflict over ``keys`` update ``update_cols`` (or skip when empty). Returns len(rows)."""
+    """INSERT rows; on a conflict over ``keys`` update ``update_cols`` (or skip when empty). Returns len(rows).
+
+    Rows are written in key order, so concurrent writers of overlapping rows lock them in the same order and
+    cannot deadlock each other on these rows.
+    """
     if not rows:
         return 0
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
     stmt = _insert(session, table)
     if update_cols:
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols})
@@ -139,7 +145,12 @@ def get_or_create_run(
     """
     row = session.execute(select(RunRow).where(RunRow.name == name)).scalar_one_or_none()
     if row is None:
-        return create_run(session, name, task, policy, generation_config, seed, **extra)
+        # INSERT ... ON CONFLICT DO NOTHING: when another process creates the same run at the same moment, this
+        # waits for it and then reads its row instead of failing on the unique name.
+        values = {"name": name, "task": task, "policy": policy, "generation_config": to_json(generation_config)}
+        values.update(seed=seed, **{k: v for k, v in extra.items() if v is not None})
+        _upsert(session, RunRow.__table__, [values], ["name"], [])
+        row = session.execute(select(RunRow).where(RunRow.name == name)).scalar_one()
     given = {"task": task, "policy": policy, "generation_config": to_json(generation_config), "seed": seed}
     stored = {"task": row.task, "policy": row.policy, "generation_config": row.generation_config, "seed": row.seed}
     diffs = [f"{key} (stored {stored[key]!r}, given {given[key]!r})" for key in given if stored[key] != given[key]]
@@ -217,8 +228,14 @@ def upsert_candidates(
         row.update(run_id=run_id, problem_id=problem_ids[c.problem_id], sample_index=c.sample_index)
         rows.append(row)
     _upsert(session, CandidateRow.__table__, rows, ["run_id", "problem_id", "sample_index"], _CANDIDATE_VALUES)
-    ids = candidate_ids(session, run_id, problem_ids={c.problem_id for c in candidates})
-    ids = {(c.problem_id, c.sample_index): ids[(c.problem_id, c.sample_index)] for c in candidates}
+    stored = candidate_ids(session, run_id, problem_ids={c.problem_id for c in candidates})
+    foreign = sorted({c.problem_id for c in candidates if (c.problem_id, c.sample_index) not in stored})
+    if foreign:
+        # Shard reads find a run's problems through the run's task, so a run holds the problems of one task only.
+        task = session.scalar(select(RunRow.task).where(RunRow.id == run_id))
+        raise ValueError(f"problem(s) {foreign[:5]} are not of task {task!r}, the task of run {run_id}; "
+                         "a run holds the problems of its own task only")  # fmt: skip
+    ids = {(c.problem_id, c.sample_index): stored[(c.problem_id, c.sample_index)] for c in candidates}
     _write_steps(session, ids, candidates)
     return ids
 

@@ -1,10 +1,13 @@
-"""``eval-prm``: a trained PRM judged on step-labelled files (step AUROC and ProcessBench F1, per file and overall)
-next to two baselines scored in the same run — the untrained base encoder with a fresh head, and the
-position-length heuristic — with the figures written to the ``evaluations`` table and MLflow.
+"""``eval-prm``: a trained PRM judged on step-labelled data (step AUROC and ProcessBench F1 per subset — a file or
+split — and overall, pooled and as the mean of per-subset F1) next to two baselines scored in the same run — the
+untrained base encoder with a fresh head, and the position-length heuristic — with the figures written to the
+``evaluations`` table and MLflow.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -32,21 +35,20 @@ class PRMEvaluation:
     validation_solutions: int
     test_solutions: int
     seconds: float
+    notes: tuple[str, ...] = ()  # subsets that fell back to the pooled threshold, and why
 
 
 @task(name="load-eval-data", cache_policy=NO_CACHE)
-def load_eval_data(data: str, format: str, limit: int | None) -> tuple[list[Any], list[str]]:
-    """Records of every file matched by ``data`` and the file (stem) each came from; ``limit``: first N per file."""
-    from bon_core.stepdata import parse_spec, read_labelled
-    from bon_core.stepdata.io import expand_paths
+def load_eval_data(data: str, format: str, limit: int | None, validation_fraction: float, seed: int) -> Any:
+    """The subsets of ``data`` (``limit``: a seeded stratified sample of N per subset), split by problem, with the
+    threshold plan checked (``bon_core.prm_eval.EvalSplit``) — before any model is loaded."""
+    from bon_core.prm_eval import prepare_split
+    from bon_core.stepdata import read_subsets
 
-    name, path = parse_spec(data, format)
-    records, groups = [], []
-    for file in expand_paths(path):
-        rows = read_labelled(file, format=name)[: limit or None]
-        records += rows
-        groups += [file.stem] * len(rows)
-    return records, groups
+    subsets = read_subsets(data, format, limit, seed)
+    if not any(records for _, records in subsets):
+        raise ValueError(f"{data}: no step-labelled solutions found")
+    return prepare_split(subsets, validation_fraction, seed)
 
 
 def _step_counter(prm):
@@ -61,8 +63,8 @@ def _step_counter(prm):
 
 @task(name="score-solutions", cache_policy=NO_CACHE)
 def score_with_prm(prm: Any, label: str, problems: list[str], solutions: list[list[str]]) -> list[list[float]]:
-    """Per-step scores of ``prm`` (long solutions window by window, see ``bon_core.prm_eval.score_in_windows``)."""
-    from bon_core.prm_eval import score_in_windows
+    """Per-step scores of ``prm`` (long solutions window by window, see ``bon_core.prm_windows.score_in_windows``)."""
+    from bon_core.prm_windows import score_in_windows
 
     affixes = len(prm.tokenizer("a")["input_ids"]) - len(prm.tokenizer("a", add_special_tokens=False)["input_ids"])
     budget = prm.spec.max_length - affixes - prm.spec.max_length // PROBLEM_SHARE
@@ -125,24 +127,23 @@ def eval_prm_flow(
     """Evaluate the PRM ``prm`` (a directory or ``models:/NAME@ALIAS``) on ``data`` in ``format`` next to the
     untrained ``base`` (a model directory) with a fresh head and the position-length baseline.
 
-    Each scorer's threshold is chosen on a ``validation_fraction`` share of the problems; figures are on the rest.
+    Each scorer's thresholds are chosen on a ``validation_fraction`` share of the problems, per subset where its
+    validation part holds correct and wrong solutions (else pooled, with a note); figures are on the rest. ``limit``
+    keeps a seeded sample of N solutions per subset, stratified by all-correct vs wrong. The data and the validation
+    split are checked before any model is loaded.
     """
     import mlflow
 
     from bon_core.prm import load_prm, new_prm
-    from bon_core.prm_eval import PositionLengthBaseline, evaluate_scores, figures_markdown, split_validation
+    from bon_core.prm_eval import PositionLengthBaseline, evaluate_scores, figures_markdown
     from flows.registry import resolve_model_path
     from flows.tracking import log_text_artifacts, tracked_run
 
     started = time.perf_counter()
-    records, groups = load_eval_data(data, format, limit)
-    if not records:
-        raise ValueError(f"{data}: no step-labelled solutions found")
-    val, _ = split_validation(records, validation_fraction, seed)
-    in_val = {id(r) for r in val}
-    test_idx = [i for i, r in enumerate(records) if id(r) not in in_val]
-    test = [records[i] for i in test_idx]
-    test_groups = [groups[i] for i in test_idx]
+    split = load_eval_data(data, format, limit, validation_fraction, seed)
+    val, val_groups, test, test_groups = split.validation, split.validation_groups, split.test, split.test_groups
+    for note in split.plan.notes:
+        print(f"threshold: {note}")
     path, version = resolve_model_path(prm)
     trained = load_prm(path)
     if max_length:
@@ -152,14 +153,15 @@ def eval_prm_flow(
     config = {"data": data, "format": format, "prm": prm, "base": base, "validation_fraction": validation_fraction,
               "limit": limit, "seed": seed, "max_length": trained.spec.max_length}  # fmt: skip
     run_name = f"eval-prm:{label}:{time.strftime('%Y%m%dT%H%M%S')}"
+    records = [*val, *test]
     problems = [r.problem for r in records]
     solutions = [list(r.steps) for r in records]
     figures = []
     with tracked_run(run_name, config) as run:
         for name, model in ((label, trained), (UNTRAINED, untrained)):
             scores = score_with_prm(model, name, problems, solutions)
-            val_scores = [scores[i] for i, r in enumerate(records) if id(r) in in_val]
-            figures += evaluate_scores(name, val_scores, val, [scores[i] for i in test_idx], test, test_groups)
+            val_scores, test_scores = scores[: len(val)], scores[len(val) :]
+            figures += evaluate_scores(name, val_scores, val, test_scores, test, test_groups, val_groups)
         heuristic = PositionLengthBaseline().fit(val)
         figures += evaluate_scores(
             heuristic.name,
@@ -168,20 +170,23 @@ def eval_prm_flow(
             heuristic.score([r.problem for r in test], [list(r.steps) for r in test]),
             test,
             test_groups,
+            val_groups,
         )
         markdown = figures_markdown(figures)
         for f in figures:
             for metric in ("step_auroc", "f1", "threshold"):
                 if not math.isnan(getattr(f, metric)):
                     mlflow.log_metric(_mlflow_name(f"{f.group}/{f.scorer}/{metric}"), getattr(f, metric))
-        csv = "\n".join(
-            [",".join(asdict(figures[0])), *(",".join(str(v) for v in asdict(f).values()) for f in figures)]
-        )
-        log_text_artifacts({"prm_eval.md": markdown, "prm_eval.csv": csv + "\n"})
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=list(asdict(figures[0])), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(asdict(f) for f in figures)
+        log_text_artifacts({"prm_eval.md": markdown, "prm_eval.csv": table.getvalue()})
         mlflow_run_id = run.info.run_id
     task_name = "prmbench" if format == "prmbench" else format
     scorers = {label: ("prm", version), UNTRAINED: ("baseline", base), heuristic.name: ("heuristic", "v1")}
     store_figures(database_url, run_name, task_name, config, scorers, figures, mlflow_run_id)
     return PRMEvaluation(
-        tuple(figures), markdown, run_name, mlflow_run_id, len(val), len(test), time.perf_counter() - started
-    )
+        tuple(figures), markdown, run_name, mlflow_run_id, len(val), len(test), time.perf_counter() - started,
+        split.plan.notes,
+    )  # fmt: skip

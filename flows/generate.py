@@ -16,6 +16,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.runners import shards, task_runner
+from flows.runtime import is_transient
+from flows.shard_store import shard_todo, store_candidates
 from flows.store import transaction
 
 
@@ -28,7 +30,9 @@ def generation_config(options: Mapping[str, Any]) -> Any:
     return GenerationConfig(**options)
 
 
-@task(name="generate-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+# Retried only for transient failures (a lost connection, a locked database), never for a user error.
+@task(name="generate-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
+      retry_condition_fn=is_transient)  # fmt: skip
 def generate_shard(
     database_url: str,
     run_id: int,
@@ -44,22 +48,16 @@ def generate_shard(
     """Generate, grade, split and (where the task can) label the missing candidates of one shard."""
     from bon_core.generation import candidates_for
     from bon_core.tasks import get_task
-    from db import reads, repository
     from flows.models import policy_backend
 
-    with transaction(database_url) as session:
-        have = reads.existing_sample_keys(session, run_id)
-        problems = reads.load_problems(session, task=task_name, source_ids=source_ids)
-    todo = [p for p in problems if any((p.source_id, i) not in have for i in range(n))]
+    todo, stored = shard_todo(database_url, run_id, task_name, source_ids, n)
     if todo:
         the_task = get_task(task_name, **task_options)
         model = policy_backend(policy, backend, base_url)
         samples = model.generate([the_task.format_prompt(p) for p in todo], n, generation_config(config))
         candidates = [c for p, pool in zip(todo, samples, strict=True) for c in candidates_for(p, pool, the_task)]
-        with transaction(database_url) as session:
-            ids = repository.upsert_problems(session, todo)
-            repository.upsert_candidates(session, run_id, ids, candidates)
-    progress.advance("generate", len(problems) * n)
+        store_candidates(database_url, run_id, todo, candidates)
+    progress.advance("generate", stored * n)
     return len(todo) * n
 
 

@@ -19,6 +19,7 @@ from flows.generate import generate_flow
 from flows.runners import task_runner
 from flows.score import score_flow
 from flows.select_evaluate import EvaluationReport, select_evaluate_flow
+from flows.step_analysis import ScorerComparison, analyse_scorers
 from flows.train import TrainedScorer, train_policy_flow, train_prm_flow
 
 # The PRM and ORM read exactly the policy's text (the newline ending each step is the step tag) and score a step by
@@ -50,6 +51,10 @@ class DemoConfig:
     # knowledge alone it was only as good a verifier as majority voting (see the README).
     prm_lm_loss_weight: float = 1.0
     prm_lm_problems: int = 19200
+    # Hard negatives sharing their context (reference solutions of fresh train problems and corrupted twins labelled
+    # by the exact checker); the PRM and the ORM train on exactly these texts too.
+    prm_contrastive_problems: int = 3000
+    prm_negatives_per_problem: int = 2
     seed: int = 0
     shard_size: int = 50
     prefix: str = "demo"
@@ -60,7 +65,7 @@ class DemoConfig:
     def quick(cls) -> DemoConfig:
         return cls(
             n=8, train_problems=80, validation_problems=24, test_problems=40, policy_quick=True, prm_steps=60,
-            prm_batch_size=16, prm_lm_problems=500, shard_size=20, prefix="demo-quick",
+            prm_batch_size=16, prm_lm_problems=500, prm_contrastive_problems=200, shard_size=20, prefix="demo-quick",
         )  # fmt: skip
 
 
@@ -71,6 +76,36 @@ class DemoResult:
     prm: TrainedScorer | None
     orm: TrainedScorer | None
     evaluation: EvaluationReport
+    comparison: ScorerComparison
+
+
+def scorer_training(cfg: DemoConfig, checkpoints: Path) -> dict[str, Any]:
+    """The ``train_prm_flow`` arguments the demo gives its PRM and its ORM alike (everything but ``kind``): same
+    network, texts, optimiser and steps, so the two differ only in their labels."""
+    return {
+        "config": {
+            "max_steps": cfg.prm_steps,
+            "batch_size": cfg.prm_batch_size,
+            "learning_rate": cfg.prm_learning_rate,
+            "lm_loss_weight": cfg.prm_lm_loss_weight,
+            "eval_steps": max(cfg.prm_steps // 6, 10),
+            "early_stopping_patience": 6,
+            "mask_after_first_error": False,  # arith labels every step exactly: nothing to mask
+            "select_metric": "best_at_n",
+            "group_by_length": True,
+            "seed": cfg.seed,
+            "output_dir": str(checkpoints),
+        },
+        "spec": ARITH_PRM_FORMAT,
+        "lm_problems": {"task": "arith", "split": "train", "limit": cfg.prm_lm_problems, "seed": cfg.seed + 1},
+        "contrastive": {
+            "task": "arith", "split": "train", "limit": cfg.prm_contrastive_problems, "seed": cfg.seed + 2,
+            "negatives_per_problem": cfg.prm_negatives_per_problem,
+        },
+        # None: the checker's prefix labels and step scores. "arith": local labels and prefix-product scores (see
+        # flows.train.label_form) — measured worse on the demo's pools (README), so not the default.
+        "local_labels_task": None,
+    }  # fmt: skip
 
 
 def _trained(path: Path) -> bool:
@@ -126,26 +161,29 @@ def pipeline_flow(
             if _trained(out):
                 trained[kind] = None
                 continue
-            training = {
-                "max_steps": cfg.prm_steps,
-                "batch_size": cfg.prm_batch_size,
-                "learning_rate": cfg.prm_learning_rate,
-                "lm_loss_weight": cfg.prm_lm_loss_weight,
-                "eval_steps": max(cfg.prm_steps // 6, 10),
-                "seed": cfg.seed,
-                "output_dir": str(models / f"checkpoints-{kind}"),
-            }
             trained[kind] = train_prm_flow(
                 f"run:{runs['train']}", str(policy.resolve()), str(out), kind=kind, database_url=database_url,
-                validation_run=runs["validation"], register_as=name, spec=ARITH_PRM_FORMAT, config=training,
-                lm_problems={"task": "arith", "split": "train", "limit": cfg.prm_lm_problems, "seed": cfg.seed + 1},
+                validation_run=runs["validation"], register_as=name,
+                **scorer_training(cfg, models / f"checkpoints-{kind}"),
             )  # fmt: skip
 
         labels = {}
         for kind, name in (("prm", registry), ("orm", orm_registry)):
             score_flow.with_options(task_runner=task_runner())(database_url, runs["test"], f"models:/{name}@champion")
             labels[name] = list(cfg.aggregations) if kind == "prm" else ["last"]
+        # early_stop's threshold is a quantile of the primary scorer's scores on the validation run, and the step
+        # analysis picks its thresholds there too
+        for name in (registry, orm_registry):
+            score_flow.with_options(task_runner=task_runner())(
+                database_url, runs["validation"], f"models:/{name}@champion"
+            )
         evaluation = select_evaluate_flow(
-            database_url, runs["test"], labels, primary=f"{registry}:min", out_dir=str(Path(home) / "results")
-        )
-    return DemoResult(str(policy), accuracy, trained["prm"], trained["orm"], evaluation)
+            database_url, runs["test"], labels, primary=f"{registry}:min", out_dir=str(Path(home) / "results"),
+            validation_run=runs["validation"],
+        )  # fmt: skip
+        champions = {registry: "min", orm_registry: "last"}
+        comparison = analyse_scorers(
+            database_url, runs["test"], runs["validation"],
+            {name: (f"models:/{name}@champion", how) for name, how in champions.items()}, seed=cfg.seed,
+        )  # fmt: skip
+    return DemoResult(str(policy), accuracy, trained["prm"], trained["orm"], evaluation, comparison)

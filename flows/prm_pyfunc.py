@@ -1,8 +1,9 @@
 """MLflow "model from code" for a bon PRM: the pyfunc flavour that round-trips the PRM with its head and format.
 
-``predict`` takes a DataFrame with columns ``problem`` and ``steps`` (a list of step strings per row) and returns
-one list of step scores per row. Logged by :func:`flows.registry.log_prm`; the PRM directory itself travels as
-the artifact ``prm`` so ``bon_core.prm.load_prm`` can also read it directly.
+``predict`` takes a DataFrame with columns ``problem`` (a string) and ``steps`` (a list of step strings per row)
+and returns one list of step scores per row. Logged by :func:`flows.registry.log_prm` with a signature, an input
+example, ``bon_core`` as code and pinned requirements; the PRM directory itself travels as the artifact ``prm`` so
+``bon_core.prm.load_prm`` can also read it directly.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ class PRMPyfunc(mlflow.pyfunc.PythonModel):
 
         self.prm = load_prm(context.artifacts["prm"])
 
-    # The DataFrame hint tells MLflow there is no schema to infer or validate (without a hint it warns on every log).
+    # The DataFrame hint: the schema comes from the signature logged with the model, not from type hints.
     def predict(self, context, model_input: pd.DataFrame, params=None):  # noqa: ANN001
-        problems = list(model_input["problem"])
-        steps = [list(s) for s in model_input["steps"]]
+        problems = [str(p) for p in model_input["problem"]]
+        steps = [[str(s) for s in row] for row in model_input["steps"]]
         return self.prm.score(problems, steps)
 
 

@@ -6,6 +6,7 @@ Prefect reads its settings when it is first imported, so :func:`configure_prefec
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -29,6 +30,48 @@ def configure_prefect(settings: Settings) -> None:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
 
 
+def quiet_flow_errors() -> None:
+    """Leave reporting a failed flow to the CLI (one line; ``--debug`` for the traceback): Prefect's flow- and
+    task-run loggers stay silent below CRITICAL. Must run before Prefect configures logging (its first import)."""
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "CRITICAL")
+
+
+def password_to_environment(settings: Settings) -> None:
+    """Keep the store's password out of flow parameters (which Prefect records) and MLflow params: a PostgreSQL
+    password in ``database_url`` moves to ``PGPASSWORD`` (libpq reads it; Dask workers started from this process
+    inherit it) and ``settings.database_url`` keeps the URL without it."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql" or not url.password:
+        return
+    os.environ["PGPASSWORD"] = str(url.password)
+    settings.database_url = url._replace(password=None).render_as_string(hide_password=False)
+
+
+def is_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
+    """Prefect ``retry_condition_fn``: retry a task only for failures another attempt can get past (a dropped or
+    refused connection, a timeout, a locked or unreachable database), never for a user error such as a missing
+    model or an unknown name."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    error = state.data if isinstance(state.data, BaseException) else None
+    if error is None:
+        try:
+            error = state.result(raise_on_failure=False)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be read: judge what reading it raised
+            error = exc
+    transient = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+    try:
+        import httpx
+
+        transient += (httpx.TransportError,)
+    except ImportError:  # pragma: no cover - httpx is a dependency
+        pass
+    return isinstance(error, transient)
+
+
 def settings_from_environment() -> Settings:
     """The settings of this process (environment, ``./bon.toml``, defaults) with home created and MLflow pointed at
     the configured tracking store: what a deployed flow or a flow called from Python (not the CLI) runs with."""
@@ -42,8 +85,11 @@ def settings_from_environment() -> Settings:
 
 def quiet_libraries() -> None:
     """Keep the CLI's output to bon's own progress bars and tables: no per-load "Loading weights" bars or advisory
-    messages from transformers / huggingface_hub (read from the environment when they are first imported)."""
+    messages from transformers / huggingface_hub, no INFO lines from MLflow (read from the environment when they
+    are first imported)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # no "Creating initial MLflow database tables..."
+    logging.getLogger("mlflow").setLevel(os.environ["MLFLOW_LOGGING_LEVEL"])  # if MLflow was imported already
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 

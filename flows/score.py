@@ -13,37 +13,25 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.runners import shards, task_runner
+from flows.runtime import is_transient
+from flows.shard_store import AGGREGATIONS, shard_to_score, store_scores  # noqa: F401  (AGGREGATIONS re-exported)
 from flows.store import transaction
 
-AGGREGATIONS: tuple[str, ...] = ("min", "prod", "last", "mean", "sum")
 
-
-@task(name="score-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+# Retried only for transient failures (a lost connection, a locked database), never for a user error.
+@task(name="score-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
+      retry_condition_fn=is_transient)  # fmt: skip
 def score_shard(
     database_url: str, run_id: int, scorer_id: int, model_path: str, model_format: str, source_ids: list[str]
 ) -> int:
     """Score the not-yet-scored candidates of one shard of problems; returns how many it scored."""
-    from bon_core.aggregate import aggregate
-    from db import reads, repository
     from flows.models import scorer
 
-    with transaction(database_url) as session:
-        problems = reads.load_problems(session, run_id=run_id, source_ids=source_ids)
-        candidates = reads.load_candidates(session, run_id, problem_ids=source_ids)
-        ids = reads.candidate_ids(session, run_id, problem_ids=source_ids)
-        done = reads.scored_candidate_ids(session, run_id, scorer_id)
-    todo = [c for c in candidates if ids[(c.problem_id, c.sample_index)] not in done and c.steps]
+    problems, todo, stored = shard_to_score(database_url, run_id, scorer_id, source_ids)
     if todo:
-        step_scores = scorer(model_path, model_format).score_candidates(problems, todo)
-        step_rows, candidate_rows = [], []
-        for c, scored in zip(todo, step_scores, strict=True):
-            cid = ids[(c.problem_id, c.sample_index)]
-            step_rows += [(cid, c.steps[i].index, float(s)) for i, s in enumerate(scored.scores)]
-            candidate_rows += [(cid, how, aggregate(scored.scores, how)) for how in AGGREGATIONS]
-        with transaction(database_url) as session:
-            repository.upsert_step_scores(session, scorer_id, step_rows)
-            repository.upsert_candidate_scores(session, scorer_id, candidate_rows)
-    progress.advance("score", len(candidates))
+        scored = scorer(model_path, model_format).score_candidates(problems, [c for _, c in todo])
+        store_scores(database_url, scorer_id, todo, [s.scores for s in scored])
+    progress.advance("score", stored)
     return len(todo)
 
 
@@ -89,6 +77,8 @@ def score_flow(
         futures = score_shard.map(*static, shards(source_ids, shard_size))
         scored = sum(f.result() for f in futures)
         seconds = time.perf_counter() - started
+        with transaction(database_url) as session:
+            repository.update_run(session, run.id, status="scored")
         log_candidate_throughput("new_candidates_scored", scored, seconds)
     print(f"scorer {info.name} ({info.version}): scored {scored} new candidates of run {run_name!r}")
     return scorer_id

@@ -1,6 +1,11 @@
 """``select_evaluate``: strategies × scorers × aggregations × N over a run's stored, scored candidates →
 ``selections`` + ``evaluations``, a results table (CSV, Markdown) and plots (accuracy vs N and vs compute),
 all logged to MLflow with curves drawn over ``step = N``.
+
+Strategies that use no scorer (``STRATEGIES[name].uses_scorer``) are stored with no scorer. Scorer tokens are the
+prompt plus the candidate in policy tokens (``bon_core.select.scorer_input_tokens``); prompt lengths come from the
+run's policy tokenizer. ``early_stop``'s threshold is a quantile of the primary scorer's scores on
+``validation_run``; without one, early_stop is skipped and the output says so.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class EvaluationReport:
     n: int
     points: tuple[Any, ...]
     selection_points: tuple[Any, ...]
+    notes: tuple[str, ...] = ()
 
 
 @task(name="load-scored-run", cache_policy=NO_CACHE)
@@ -46,6 +52,39 @@ def load_scored_run(database_url: str, run_name: str, scorer_aggregations: dict[
             for how in hows
         ]
     return run, problems, candidates, scorers, sets
+
+
+@task(name="load-validation-scores", cache_policy=NO_CACHE)
+def load_validation_scores(database_url: str, run_name: str, scorer_label: str, aggregation: str):
+    """A validation run's candidate scores by one scorer under one aggregation, one list per problem."""
+    from db import reads
+
+    with transaction(database_url) as session:
+        run = reads.get_run(session, run_name)
+        scores = reads.load_candidate_scores(session, run.id, _scorer_id(session, scorer_label), aggregation)
+    if not scores:
+        raise ValueError(
+            f"validation run {run_name!r} has no {aggregation!r} scores from scorer {scorer_label!r}; "
+            f"score it first (bon score --run {run_name} --prm ...)"
+        )
+    by_problem: dict[str, list[float]] = {}
+    for (problem_id, _), score in sorted(scores.items()):
+        by_problem.setdefault(problem_id, []).append(score)
+    return list(by_problem.values())
+
+
+def prompt_token_counts(policy: str, task_obj, problems) -> dict[str, int] | None:
+    """Each problem's prompt length in the policy's tokens (as the policy read it), or ``None`` when the policy's
+    tokenizer cannot be loaded locally (e.g. a model behind an OpenAI-compatible server)."""
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(policy, local_files_only=True)
+    except (OSError, ValueError):
+        return None
+    prompts = [task_obj.format_prompt(p) for p in problems]
+    ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    return {p.source_id: len(x) for p, x in zip(problems, ids, strict=True)}
 
 
 def _scorer_id(session, label: str) -> int:
@@ -74,8 +113,13 @@ def select_evaluate_flow(
     n: int | None = None,
     out_dir: str = ".bon/results",
     seed: int = 0,
+    validation_run: str | None = None,
+    threshold_quantile: float = 0.9,
 ) -> EvaluationReport:
-    """Evaluate run ``run_name``; ``scorer_aggregations`` maps scorer labels to aggregations (first is primary)."""
+    """Evaluate run ``run_name``; ``scorer_aggregations`` maps scorer labels to aggregations (first is primary).
+
+    ``validation_run``: a run of other problems scored by the primary scorer; ``early_stop``'s threshold is the
+    ``threshold_quantile`` of its candidate scores (without it, early_stop is skipped)."""
     import mlflow
 
     from bon_core.evaluation import evaluate_pools, group_pools
@@ -89,11 +133,20 @@ def select_evaluate_flow(
     task_obj = get_task(run.task)
     pools = group_pools(candidates, n)
     primary_set = next((s for s in sets if f"{s.scorer}:{s.aggregation}" == primary), sets[0] if sets else None)
-    evaluation = evaluate_pools(pools, sets, primary=primary_set, normalize=task_obj.normalize_answer, seed=seed)
+    validation = None
+    if validation_run is not None and primary_set is not None:
+        validation = load_validation_scores(database_url, validation_run, primary_set.scorer, primary_set.aggregation)
+    prompt_tokens = prompt_token_counts(run.policy, task_obj, [p for p in problems if p.source_id in pools])
+    evaluation = evaluate_pools(
+        pools, sets, primary=primary_set, normalize=task_obj.normalize_answer, seed=seed,
+        prompt_tokens=prompt_tokens, validation_scores=validation, threshold_quantile=threshold_quantile,
+    )  # fmt: skip
     pool_n = len(next(iter(pools.values())))
 
     table = results_table(evaluation.curves)
     markdown, csv = to_markdown(table), to_csv(table)
+    if evaluation.notes:
+        markdown += "\nNotes:\n" + "".join(f"- {note}\n" for note in evaluation.notes)
     out = Path(out_dir) / run_name
     out.mkdir(parents=True, exist_ok=True)
     plots = plot_accuracy(evaluation.curves, out / "accuracy_vs_n", title=f"{run_name}: accuracy vs N")
@@ -105,19 +158,18 @@ def select_evaluate_flow(
     with transaction(database_url) as session:
         ids = repository.upsert_problems(session, [p for p in problems if p.source_id in problem_ids])
         for strategy, chosen in evaluation.selections.items():
-            scorer_id = (
-                scorer_ids.get(primary_set.scorer)
-                if primary_set and strategy not in ("majority", "random", "oracle")
-                else None
-            )
+            scorer = evaluation.scorer_of.get(strategy)
+            scorer_id = scorer_ids.get(scorer) if scorer else None
             repository.insert_selections(session, run.id, ids, list(chosen), scorer_id=scorer_id)
         by_scorer: dict[int | None, list] = {}
         for p in (*evaluation.curves, *evaluation.selection_points):
             by_scorer.setdefault(scorer_ids.get(p.scorer), []).append(p)
         for scorer_id, points in by_scorer.items():
             repository.insert_evaluations(session, run.id, scorer_id, points)
+        repository.update_run(session, run.id, status="evaluated")
 
-    params = {"run": run_name, "n": pool_n, "problems": len(pools), "scorers": scorer_aggregations, "seed": seed}
+    params = {"run": run_name, "n": pool_n, "problems": len(pools), "scorers": scorer_aggregations, "seed": seed,
+              "validation_run": validation_run, "threshold_quantile": threshold_quantile}  # fmt: skip
     with tracked_run(f"select-evaluate:{run_name}", params):
         for row in table.rows:
             label = ".".join(x for x in (row.strategy, row.scorer, row.aggregation) if x)
@@ -126,11 +178,12 @@ def select_evaluate_flow(
             label = ".".join(x for x in (p.strategy, p.scorer, p.aggregation) if x)
             mlflow.log_metric(f"select.{label}.accuracy", p.value)
             mlflow.log_metric(f"select.{label}.policy_tokens", p.policy_tokens)
+            mlflow.log_metric(f"select.{label}.scorer_tokens", p.scorer_tokens)
         log_text_artifacts({"results.md": markdown, "results.csv": csv})
         for path in plots:
             mlflow.log_artifact(str(path), artifact_path="plots")
     print(markdown)
     return EvaluationReport(
         run_name, markdown, csv, tuple(str(p) for p in plots), len(pools), pool_n,
-        evaluation.curves, evaluation.selection_points,
+        evaluation.curves, evaluation.selection_points, evaluation.notes,
     )  # fmt: skip

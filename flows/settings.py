@@ -117,6 +117,21 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def query_hint(url: str) -> str | None:
+    """The shell command that opens the store at ``url`` for SQL, never with its password: ``sqlite3 FILE`` or
+    ``psql "postgresql://USER@HOST:PORT/DB"`` (libpq asks for the password or reads ``PGPASSWORD``)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(url)
+        return f"sqlite3 {path}" if path is not None else None
+    if parsed.get_backend_name() == "postgresql":
+        plain = parsed._replace(drivername="postgresql", password=None).render_as_string(hide_password=True)
+        return f'psql "{plain}"'
+    return None
+
+
 def ensure_home(settings: Settings) -> Path:
     """Create ``home`` and the folders of local SQLite files and artifacts it points at; return ``home``."""
     settings.home.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,31 @@ def load_examples(database_url: str | None, source: str) -> list[Any]:
     return [from_labelled_solution(r) for r in read_labelled(source)]
 
 
+def contrastive_examples(task: str, split: str, limit: int, seed: int = 0, negatives_per_problem: int = 2) -> list[Any]:
+    """Reference solutions and their corrupted twins for the task named ``task`` (bon_core's
+    ``contrastive_examples``)."""
+    from bon_core.prm.records import contrastive_examples as task_contrastive_examples
+    from bon_core.tasks import get_task
+
+    return task_contrastive_examples(get_task(task), split, limit, seed, negatives_per_problem)
+
+
+def label_form(config: Any, examples: list[Any], val_examples: list[Any] | None, local_labels_task: str | None):
+    """``(config, examples, val_examples)`` for ``local_labels_task``: prefix scores for both kinds, and for a PRM
+    the task's local step labels (see ``train_prm_flow``); unchanged without it."""
+    if not local_labels_task:
+        return config, examples, val_examples
+    from bon_core.prm.records import with_local_labels
+    from bon_core.tasks import get_task
+
+    config = replace(config, spec=replace(config.spec, step_score="prefix"))
+    if config.kind != "prm":
+        return config, examples, val_examples
+    task_obj = get_task(local_labels_task)
+    local_val = with_local_labels(val_examples, task_obj) if val_examples else val_examples
+    return config, with_local_labels(examples, task_obj), local_val
+
+
 def reference_examples(task: str, split: str, limit: int, seed: int = 0) -> list[Any]:
     """The reference solutions of ``limit`` problems of the task named ``task`` (bon_core's ``reference_examples``)."""
     from bon_core.prm.records import reference_examples as task_reference_examples
@@ -140,57 +165,71 @@ def train_prm_flow(
     config: dict[str, Any] | None = None,
     spec: dict[str, Any] | None = None,
     lm_problems: dict[str, Any] | None = None,
+    contrastive: dict[str, Any] | None = None,
+    local_labels_task: str | None = None,
 ) -> TrainedScorer:
     """Train a PRM (or ORM, ``kind="orm"``) on ``source`` from the base model ``base`` and save it to ``out_dir``.
 
     With ``register_as``, the model is logged to MLflow and registered under that name; with ``validation_run``
     its best@N on that stored run decides whether it becomes the ``champion``. ``lm_problems`` (``task``, ``split``,
     ``limit``, ``seed``) adds those problems' reference solutions as language-model text (needs ``lm_loss_weight``).
+    ``contrastive`` (``task``, ``split``, ``limit``, ``seed``, ``negatives_per_problem``) adds reference solutions
+    and their corrupted twins, labelled by the task's exact checker; a PRM and an ORM given the same ``contrastive``
+    train on the same texts (the ORM on their outcomes). With a ``validation_run``, its candidates (problems never
+    trained on) also pick the checkpoint. With ``local_labels_task`` (a task name), both score prefixes
+    (``step_score="prefix"``: the product of the step verdicts so far): a PRM learns each verdict from that task's
+    local step labels (each step judged against the state before it), an ORM only the product, from the outcome.
     """
     import time
 
     import mlflow
 
     from bon_core.prm import PRMSpec, PRMTrainConfig, train_prm
-    from flows.registry import log_prm, promote_if_better, register
+    from flows.registry import Benchmark, log_prm, promote_if_better, register
     from flows.tracking import log_curve, tracked_run
 
     started = time.perf_counter()
     spec_obj = PRMSpec.from_json_dict(spec or {})
+    local = bool(local_labels_task) and kind == "prm"
     train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj})
     examples = load_examples(database_url, source)
+    if contrastive:
+        examples = [*examples, *contrastive_examples(**contrastive)]
     lm_examples = reference_examples(**lm_problems) if lm_problems else []
+    val_examples = load_examples(database_url, f"run:{validation_run}") if validation_run and database_url else None
+    train_config, examples, val_examples = label_form(train_config, examples, val_examples, local_labels_task)
     params = {
         "source": source,
         "base": base,
         "kind": kind,
         "examples": len(examples),
         "lm_examples": len(lm_examples),
+        "contrastive": contrastive or {},
+        "local_labels": local,
         **asdict(replace(train_config, spec=None)),
     }
     with tracked_run(f"train-{kind}", params):
         progress.start(f"train-{kind}", f"training the {kind.upper()}", train_config.max_steps)
-        prm, report = train_prm(examples, train_config, base, on_log=_on_log(f"train-{kind}"), lm_examples=lm_examples)
+        prm, report = train_prm(
+            examples, train_config, base, val_examples=val_examples, on_log=_on_log(f"train-{kind}"),
+            lm_examples=lm_examples,
+        )  # fmt: skip
         prm.save_pretrained(out_dir)
         log_curve("train_loss", report.train_losses)
         log_curve("val_loss", report.val_losses)
         log_curve("val_step_auroc", report.val_aurocs)
+        log_curve("val_best_at_n_during_training", report.val_best_at_n)
         mlflow.log_metrics({"best_val_step_auroc": report.best_val_auroc, "train_seconds": report.seconds})
-        val_metric = None
+        val_metric = benchmark = None
         if validation_run and database_url:
             aggregation = val_aggregation or ("last" if kind == "orm" else "min")
             val_metric, n = validation_best_at_n(prm, database_url, validation_run, aggregation)
             mlflow.log_metric(f"val_best_at_{n}", val_metric)
+            benchmark = Benchmark(validation_run, n, f"best_at_n:{aggregation}", val_metric)
         name = version = promoted = None
-        if register_as:
-            uri = log_prm(out_dir)
-            name, version = (
-                register_as,
-                register(uri, register_as, val_metric if val_metric is not None else report.best_val_auroc),
-            )
-            promoted = promote_if_better(
-                name, version, val_metric if val_metric is not None else report.best_val_auroc
-            ).promoted
+        if register_as:  # without a benchmark the version is registered but never promoted (see flows.registry)
+            name, version = register_as, register(log_prm(out_dir), register_as, benchmark)
+            promoted = promote_if_better(name, version, benchmark).promoted
     print(
         f"{kind}: best validation step AUROC {report.best_val_auroc:.3f}"
         + (f", val best@N {val_metric:.3f}" if val_metric is not None else "")

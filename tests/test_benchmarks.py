@@ -86,3 +86,14 @@ def test_compute_savings_reports_each_strategy_against_fixed_n():
     # rerank generates the same 16 candidates but the PRM reads 4 of them instead of 16
     assert rerank_tokens < fixed_tokens
     assert 0.0 <= fixed_acc <= 1.0
+
+
+def test_store_scaling_times_one_shard_of_each_size_through_the_flows_store_functions():
+    from benchmarks.store_scaling import PHASES, measure
+
+    result = measure("sqlite", (32, 64, 128), shard=16, repeats=1)
+    assert result.checks == {"scored_per_shard": 256, "nothing_to_generate": True}
+    assert result.name == "store_scaling_sqlite" and result.unit == "exp" and result.target == 1.1
+    assert [len(per_size) for per_size in result.timing["wall_s_per_phase"]] == [1, 1, 1]
+    assert all(len(times) == len(PHASES) for per_size in result.timing["wall_s_per_phase"] for times in per_size)
+    assert len(result.timing["load_average_before"]) == 3

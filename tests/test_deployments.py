@@ -82,7 +82,7 @@ def _register_champion(policy: Path, home: Path, registry: str) -> None:
     import mlflow
 
     from bon_core.prm import new_prm
-    from flows.registry import log_prm, promote_if_better, register
+    from flows.registry import Benchmark, log_prm, promote_if_better, register
     from flows.runtime import configure_mlflow
     from flows.settings import Settings
     from flows.tracking import tracked_run
@@ -91,8 +91,9 @@ def _register_champion(policy: Path, home: Path, registry: str) -> None:
     new_prm(str(policy)).save_pretrained(home / "prm")
     try:
         with tracked_run("register"):
-            version = register(log_prm(home / "prm"), registry, 0.5)
-            assert promote_if_better(registry, version, 0.5).promoted
+            benchmark = Benchmark("bench", 4, "best_at_n:min", 0.5)
+            version = register(log_prm(home / "prm"), registry, benchmark)
+            assert promote_if_better(registry, version, benchmark).promoted
     finally:
         mlflow.set_tracking_uri(None)
 

@@ -129,7 +129,7 @@ def test_pipeline_pieces_store_register_score_and_evaluate(prefect, tracking, po
 
 def test_promotion_rule_keeps_the_better_champion(prefect, tracking, policy, tmp_path):
     from bon_core.prm import new_prm
-    from flows.registry import log_prm, promote_if_better, register
+    from flows.registry import Benchmark, log_prm, promote_if_better, register
     from flows.tracking import tracked_run
 
     prm_dir = tmp_path / "prm"
@@ -138,10 +138,11 @@ def test_promotion_rule_keeps_the_better_champion(prefect, tracking, policy, tmp
     decisions = []
     for metric in (0.5, 0.4, 0.6, 0.6):
         with tracked_run("register"):
-            version = register(log_prm(prm_dir), name, metric)
-            decisions.append(promote_if_better(name, version, metric))
+            benchmark = Benchmark("val-run", 8, "best_at_n:min", metric)
+            version = register(log_prm(prm_dir), name, benchmark)
+            decisions.append(promote_if_better(name, version, benchmark))
     assert [d.promoted for d in decisions] == [True, False, True, False]  # ties do not replace the champion
-    assert decisions[1].champion_version == "1" and decisions[1].champion_metric == pytest.approx(0.5)
+    assert decisions[1].champion_version == "1" and decisions[1].champion.value == pytest.approx(0.5)
     assert decisions[3].champion_version == "3"
 
 

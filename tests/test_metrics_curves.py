@@ -1,5 +1,6 @@
 """Accuracy-vs-N curves from one pool: exact forms on hand examples, bootstrap agreement, compute, CIs."""
 
+import itertools
 import random
 
 import pytest
@@ -59,15 +60,21 @@ def test_pass_curve_is_pass_at_k_and_ci_over_problems():
     pools = [pool(list("abcd"), [True, False, False, False], pid="x"), pool(list("abcd"), [True] * 2 + [False] * 2)]
     pts = curve(pools, "pass", [1, 2])
     assert values(pts) == pytest.approx([(0.25 + 0.5) / 2, (pass_at_k(4, 1, 2) + pass_at_k(4, 2, 2)) / 2])
+    # mean 0.375 of P = 2 problems: Clopper-Pearson with x = 0.75 of 2, i.e. beta quantiles
+    # Beta(0.75, 2.25) at 2.5% and Beta(1.75, 1.25) at 97.5%
+    assert (pts[0].ci_low, pts[0].ci_high) == pytest.approx((0.003069, 0.968655), abs=1e-6)
+    assert (pts[0].metric, pts[0].strategy, pts[0].n, pts[0].method) == ("pass@k", "oracle", 1, "exact")
+    assert pts[0].ci_method == "95% Clopper-Pearson (beta) interval on the mean as a proportion of P, over 2 problems"
+    normal = curve(pools, "pass", [1], ci="normal")[0]
     # per-problem values 0.25 and 0.5: sd 0.17678, half-width 1.96·0.17678/sqrt(2) = 0.245
-    assert (pts[0].ci_low, pts[0].ci_high) == pytest.approx((0.375 - 0.245, 0.375 + 0.245), abs=1e-3)
-    assert (pts[0].metric, pts[0].strategy, pts[0].n) == ("pass@k", "oracle", 1)
+    assert (normal.ci_low, normal.ci_high) == pytest.approx((0.375 - 0.245, 0.375 + 0.245), abs=1e-3)
+    assert normal.ci_method.startswith("95% normal (Wald) interval")
 
 
 def test_mean_ci_literal():
-    m = mean_ci([0.4, 0.6])
+    m = mean_ci([0.4, 0.6], "normal")
     assert (m.value, m.low, m.high, m.count) == pytest.approx((0.5, 0.304, 0.696, 2), abs=1e-3)
-    assert mean_ci([0.0, 1.0, 1.0, 0.0]).low == 0.0  # clipped
+    assert mean_ci([0.0, 1.0, 1.0, 0.0], "normal").low == 0.0  # clipped
     b = mean_ci([0.0, 1.0] * 50, "bootstrap", seed=1)
     assert 0.39 < b.low < 0.42 and 0.58 < b.high < 0.61
     with pytest.raises(ValueError, match="unknown CI method 'wald'"):
@@ -94,15 +101,60 @@ def random_pools(count, n, seed):
     return out
 
 
+# Exact values of the 40 seeded pools below (n = 8), enumerated by brute force outside bon
+EXACT_RANDOM_POOLS = {
+    "pass": [0.178125, 0.325, 0.540714, 0.75],
+    "best": [0.178125, 0.201786, 0.205, 0.225],
+    "maj": [0.178125, 0.191964, 0.2, 0.225],
+    "weighted": [0.178125, 0.222321, 0.232857, 0.3],
+}
+
+
+def brute_force(pools, metric, k):
+    total = 0.0
+    for p in pools:
+        cands = list(p.candidates)
+        hits = 0
+        subsets = list(itertools.combinations(range(p.n), k))
+        for sub in subsets:
+            sub_c = [cands[i] for i in sub]
+            sub_s = [p.scores[i] for i in sub]
+            if metric == "pass":
+                hits += any(c.correct for c in sub_c)
+            else:
+                strategy = {"best": "max", "maj": "majority", "weighted": "weighted"}[metric]
+                hits += bool(select(sub_c, None if metric == "maj" else sub_s, strategy).correct)
+        total += hits / len(subsets)
+    return total / len(pools)
+
+
 @pytest.mark.parametrize("metric", ["pass", "best", "maj", "weighted"])
-def test_exact_and_bootstrap_agree_within_ci(metric):
+def test_exact_values_and_monte_carlo_agreement(metric):
     pools = random_pools(40, 8, seed=7)
     exact = curve(pools, metric, method="exact")
-    boot = curve(pools, metric, method="bootstrap", resamples=200, seed=3)
-    for e, b in zip(exact, boot, strict=True):
-        assert e.n == b.n
-        assert b.ci_low <= e.value <= b.ci_high
-        assert abs(e.value - b.value) < 0.03
+    assert values(exact) == pytest.approx(EXACT_RANDOM_POOLS[metric], abs=1e-6)
+    assert [brute_force(pools, metric, k) for k in (2, 4)] == pytest.approx(EXACT_RANDOM_POOLS[metric][1:3], abs=1e-6)
+    # The default path (auto) is exact here too and says so.
+    auto = curve(pools, metric)
+    assert values(auto) == pytest.approx(values(exact), abs=1e-12)
+    assert {p.method for p in auto} == {"exact"}
+    # Monte-Carlo with 1,000 subsets per problem: within 4 standard errors of the exact value (SE from the label)
+    mc = curve(pools, metric, method="monte-carlo", resamples=1000, seed=3)
+    for e, m in zip(exact, mc, strict=True):
+        se = float(m.method.rsplit("SE ", 1)[1])
+        assert m.method.startswith("Monte-Carlo, 1000 random k-subsets per problem")
+        assert abs(e.value - m.value) <= 4 * se + 1e-12
+        assert se < 0.0035
+
+
+def test_weighted_beyond_enumeration_is_labelled_monte_carlo():
+    pools = random_pools(10, 16, seed=5)
+    points = curve(pools, "weighted", [1, 2, 8], max_subsets=2000, resamples=300)
+    assert [p.method for p in points[:2]] == ["exact", "exact"]  # C(16,2) = 120 subsets: enumerated
+    assert points[2].method.startswith("Monte-Carlo, 300 random k-subsets per problem, SE 0.0")  # C(16,8) = 12,870
+    big = random_pools(1, 24, seed=5)  # C(24,12) = 2,704,156 subsets: refused before any is enumerated
+    with pytest.raises(ValueError, match=r"weighted@12 of pool 'p0' \(n=24\) is exact only by enumerating 2,704,156"):
+        curve(big, "weighted", [12], method="exact")
 
 
 @pytest.mark.parametrize(
@@ -133,3 +185,24 @@ def test_bad_curve_input():
         curve([p], "best")
     with pytest.raises(ValueError, match="correct=None"):
         Pool("p", (Candidate("p", 0, "x"),))
+    with pytest.raises(ValueError, match="unknown curve method 'sampled'"):
+        curve([p], "maj", method="sampled")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_pool_rejects_non_finite_scores(bad):
+    with pytest.raises(ValueError, match=r"pool 'p': scores of samples \[1\] are not finite"):
+        pool(["a", "b"], [True, False], [0.5, bad])
+
+
+def test_pool_rejects_duplicate_sample_indices():
+    cands = (Candidate("p", 0, "", answer="a", correct=True), Candidate("p", 0, "", answer="b", correct=False))
+    with pytest.raises(ValueError, match="pool 'p' has duplicate sample_index values"):
+        Pool("p", cands)
+
+
+def test_pools_of_different_sizes_are_refused_not_cut():
+    small = pool(["a", "b"], [True, False], pid="s")
+    big = pool(["a", "b", "a", "c"], [True, False, True, False], pid="b")
+    with pytest.raises(ValueError, match=r"pools of different sizes \(1 of n=2, 1 of n=4\)"):
+        curve([small, big], "maj")

@@ -60,3 +60,25 @@ def test_train_prm_reports_a_bad_data_spec(tmp_path):
     assert "no format for 'nope:x.jsonl'" in str(result.exception)
     both = ["train-prm", "trl:a.jsonl", "--data", "trl:b.jsonl", "--base", str(tmp_path), "--out", str(tmp_path)]
     assert "give the training data once" in str(CliRunner().invoke(app, both).exception)
+
+
+def test_train_prm_help_describes_every_option():
+    import re
+
+    result = CliRunner().invoke(app, ["train-prm", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    text = re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", result.output))
+    # "OPTION TYPE help": the type is printed as INTEGER or <int> depending on the Typer version
+    assert re.search(r"--batch-size \S+ Solutions per optimizer step\.", text)
+    assert re.search(r"--lr \S+ Peak learning rate", text)
+    assert re.search(r"--seed \S+ Seed of the validation split", text)
+    assert re.search(r"--validation-run \S+ Stored run", text)
+
+
+def test_quick_demo_registers_under_its_own_names():
+    from flows.cli.pipeline_cmd import demo_registry
+
+    assert demo_registry("bon-prm", quick=True) == "bon-prm-quick"
+    assert demo_registry("bon-prm", quick=False) == "bon-prm"
+    # the pipeline names the ORM after the PRM: bon-orm-quick
+    assert demo_registry("bon-prm", quick=True).replace("prm", "orm") == "bon-orm-quick"

@@ -1,5 +1,6 @@
 """ProcessBench-style judging of a step scorer: the reader on literal rows, figures per group with the
-all-correct / all-wrong edge cases, the validation split, windowed scoring and the position-length baseline."""
+all-correct / all-wrong edge cases, thresholds per subset with the pooled fallback, the two "overall" figures
+(pooled vs mean of per-subset F1), the validation split, windowed scoring and the position-length baseline."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import math
 import pytest
 
 from bon_core.prm_eval import (
+    MEAN_OF_SUBSETS,
     OVERALL,
     PositionLengthBaseline,
     evaluate_scores,
     figures_for,
     figures_markdown,
-    score_in_windows,
+    mean_of_subsets,
+    plan_thresholds,
+    prepare_split,
     split_validation,
     step_features,
-    windows,
 )
+from bon_core.prm_windows import score_in_windows, windows
 from bon_core.stepdata import read_labelled
 from bon_core.stepdata.record import LabelledSolution
 
@@ -73,17 +77,90 @@ def test_threshold_is_chosen_on_validation_then_applied_per_group():
     val = [solution([1, 0]), solution([1, 1])]
     val_scores = [[0.9, 0.35], [0.8, 0.7]]  # F1 = 1 exactly for thresholds in (0.35, 0.7]
     figures = evaluate_scores("prm", val_scores, val, SCORES, RECORDS, ["a", "a", "b"])
-    assert [f.group for f in figures] == ["a", "b", OVERALL]
+    assert [f.group for f in figures] == ["a", "b", OVERALL, MEAN_OF_SUBSETS]
     threshold = figures[0].threshold
-    assert 0.35 < threshold <= 0.7 and {f.threshold for f in figures} == {threshold}
+    assert 0.35 < threshold <= 0.7 and {f.threshold for f in figures[:3]} == {threshold}
     # At any such threshold: A hit, B hit (0.6 >= 0.7 fails only above 0.6) ...
     a = figures[0]
     expected_b_ok = 1.0 if threshold <= 0.6 else 0.0
     assert (a.error_accuracy, a.correct_accuracy) == (1.0, expected_b_ok)
     assert figures[1].error_accuracy == 0.0 and math.isnan(figures[1].f1)  # C flagged at step 0
-    assert figures[2].n_solutions == 3 and "| overall | prm |" in figures_markdown(figures)
-    with pytest.raises(ValueError, match="both correct and wrong"):
+    assert figures[2].n_solutions == 3 and "| overall (pooled) | prm |" in figures_markdown(figures)
+    # b has no all-correct test solution, so no F1: the mean is over a alone, and says so
+    assert figures[3].f1 == figures[0].f1 and figures[3].note == "1 of 2 subsets; no F1 for b"
+    with pytest.raises(ValueError, match=r"the validation split \(1 all-correct, 0 wrong solutions\) needs both"):
         evaluate_scores("prm", [[0.9]], [solution([1])], SCORES, RECORDS, ["a", "a", "b"])
+
+
+# Subset x is best cut in (0.35, 0.7], subset y in (0.8, 0.85]; no single threshold serves both.
+VAL_X = [solution([1, 0], "x1"), solution([1, 1], "x2")]
+VAL_X_SCORES = [[0.9, 0.35], [0.8, 0.7]]
+VAL_Y = [solution([1, 1, 0], "y1"), solution([1], "y2")]
+VAL_Y_SCORES = [[0.9, 0.95, 0.8], [0.85]]
+TEST = [solution([1, 0], "x3"), solution([1, 1], "x4"), solution([1, 0], "y3"), solution([1], "y4")]
+TEST_SCORES = [[0.9, 0.3], [0.9, 0.75], [0.9, 0.8], [0.9]]
+TEST_GROUPS = ["x", "x", "y", "y"]
+
+
+def test_thresholds_are_chosen_per_subset_on_its_validation_part():
+    figures = evaluate_scores(
+        "prm", VAL_X_SCORES + VAL_Y_SCORES, VAL_X + VAL_Y, TEST_SCORES, TEST, TEST_GROUPS, ["x", "x", "y", "y"]
+    )
+    x, y, pooled, mean = figures
+    assert 0.35 < x.threshold <= 0.7 and 0.8 < y.threshold <= 0.85
+    assert (x.f1, y.f1, pooled.f1, mean.f1) == (1.0, 1.0, 1.0, 1.0)
+    assert math.isnan(pooled.threshold) and "| overall (pooled) | prm |" in figures_markdown(figures)
+    assert "| per subset |" in figures_markdown(figures)
+    # One pooled threshold (the old way) must pick one cut: on the pooled validation split (0.35, 0.7] and
+    # (0.8, 0.85] tie at F1 2/3 and the lower wins, so y's wrong solution (0.8 at step 1) goes unflagged.
+    one = evaluate_scores("prm", VAL_X_SCORES + VAL_Y_SCORES, VAL_X + VAL_Y, TEST_SCORES, TEST, TEST_GROUPS)
+    assert 0.35 < one[0].threshold <= 0.7 and one[1].threshold == one[0].threshold
+    assert (one[1].error_accuracy, one[1].correct_accuracy, one[1].f1) == (0.0, 1.0, 0.0)
+
+
+def test_a_subset_without_both_kinds_in_validation_falls_back_to_the_pooled_threshold():
+    val = VAL_X + [solution([1], "z1")]
+    plan = plan_thresholds(val, ["x", "x", "z"], ["x", "z"])
+    assert plan.own == {"x"}
+    assert plan.notes == (
+        "z: its validation part has 1 all-correct and 0 wrong solutions, so it uses the threshold chosen on the "
+        "pooled validation split",
+    )
+    test = [solution([1, 0], "x3"), solution([1, 1], "x4"), solution([0], "z2"), solution([1, 1], "z3")]
+    figures = evaluate_scores("prm", VAL_X_SCORES + [[0.2]], val, [[0.9, 0.3], [0.9, 0.75], [0.1], [0.9, 0.6]],
+                              test, ["x", "x", "z", "z"], ["x", "x", "z"])  # fmt: skip
+    x, z = figures[0], figures[1]
+    assert z.note == "pooled-validation threshold" and x.note == ""
+    assert "| z (pooled-validation threshold) | prm |" in figures_markdown(figures)
+    with pytest.raises(ValueError, match=r"\(0 all-correct, 2 wrong solutions\) needs both correct and wrong"):
+        plan_thresholds([solution([0]), solution([1, 0])], ["x", "y"], ["x", "y"])
+
+
+def test_pooled_and_mean_of_subsets_differ_and_are_labelled():
+    # a: its wrong solution found, its correct one flagged -> acc 1 and 0, F1 0.
+    # b: three wrong found, one correct passed -> F1 1. Mean of F1 = 0.5; pooled: wrong 4/4, correct 1/2 -> 2/3.
+    a = figures_for("prm", "a", [[0.9, 0.1], [0.1, 0.9]], [solution([1, 0]), solution([1, 1])], 0.5)
+    b_records = [solution([0]), solution([1, 0]), solution([1, 1, 0]), solution([1])]
+    b_scores = [[0.2], [0.9, 0.2], [0.9, 0.9, 0.2], [0.9]]
+    b = figures_for("prm", "b", b_scores, b_records, 0.5)
+    assert (a.f1, b.f1) == (0.0, 1.0)
+    mean = mean_of_subsets("prm", [a, b])
+    assert mean.f1 == 0.5 and mean.note == "2 of 2 subsets" and (mean.n_error, mean.n_correct) == (4, 2)
+    pooled = figures_for("prm", OVERALL, [[0.9, 0.1], [0.1, 0.9], *b_scores],
+                         [solution([1, 0]), solution([1, 1]), *b_records], [0.5] * 6)  # fmt: skip
+    assert (pooled.error_accuracy, pooled.correct_accuracy) == (1.0, 0.5) and pooled.f1 == pytest.approx(2 / 3)
+    table = figures_markdown([a, b, pooled, mean])
+    assert "| overall (mean of per-subset F1) (2 of 2 subsets) | prm | – | 0.500 | – | – | – | 6 (4/2) |" in table
+    assert "| overall (pooled) | prm | " in table and "ProcessBench's published 'average F1' is this figure" in table
+
+
+def test_prepare_split_checks_before_any_scoring():
+    subsets = [("a", [solution([1, 0], f"q{i}") for i in range(6)] + [solution([1, 1], f"r{i}") for i in range(6)])]
+    split = prepare_split(subsets, 0.5, seed=0)
+    assert len(split.validation) + len(split.test) == 12 and set(split.test_groups) == {"a"}
+    assert split.plan.own == {"a"} and split.plan.notes == ()
+    with pytest.raises(ValueError, match=r"\(0 all-correct, \d+ wrong solutions\) needs both correct and wrong"):
+        prepare_split([("a", [solution([1, 0], f"q{i}") for i in range(6)])], 0.5)
 
 
 def test_validation_split_keeps_a_problem_on_one_side():

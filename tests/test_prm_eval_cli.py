@@ -4,6 +4,7 @@ Prefect test harness with the store and MLflow in a temporary working directory.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from prm_tiny import tiny_bert
@@ -56,10 +57,13 @@ def test_eval_prm_prints_tables_and_stores_figures(bon_home, tmp_path):
     assert result.exit_code == 0, result.output
     table = [line for line in result.output.splitlines() if line.startswith("| ")]
     scorers = ("tiny-prm", "untrained-encoder", "position-length-logistic")
-    assert {(row.split(" | ")[0][2:], row.split(" | ")[1]) for row in table[1:]} >= {
-        (group, scorer) for group in ("a", "b", "overall") for scorer in scorers
+    labels = ("a", "b", "overall (pooled)", "overall (mean of per-subset F1) (2 of 2 subsets)")
+    assert {(row.split(" | ")[0][2:], row.split(" | ")[1]) for row in table[2:]} == {
+        (label, scorer) for label in labels for scorer in scorers
     }
-    assert "thresholds (chosen on the validation split): " in result.output
+    thresholds = next(line for line in result.output.splitlines() if line.startswith("thresholds"))
+    assert thresholds.startswith("thresholds (chosen on the validation split, per subset): tiny-prm: a 0.")
+    assert "ProcessBench's published 'average F1' is this figure" in result.output
 
     engine = make_engine(bon_home)
     with engine.connect() as connection:
@@ -73,7 +77,13 @@ def test_eval_prm_prints_tables_and_stores_figures(bon_home, tmp_path):
     engine.dispose()
     assert {(strategy, scorer) for strategy, scorer, _ in rows} == {
         (f"prm-eval:{g}", s) for g in ("a", "b", "overall") for s in scorers
-    }
+    }  # step AUROC of the mean-of-subsets row is undefined (only F1 is averaged), so it stores no step_auroc
+    with engine.connect() as connection:
+        means = connection.execute(
+            text("SELECT scorer, value FROM evaluations WHERE strategy = 'prm-eval:mean-of-subsets'")
+        ).all()
+    engine.dispose()
+    assert {scorer for scorer, _ in means} == set(scorers)
     n_test = {strategy: n for strategy, _, n in rows}
     assert n_test["prm-eval:overall"] == n_test["prm-eval:a"] + n_test["prm-eval:b"] < 26  # validation held out
     assert kinds == {"tiny-prm": "prm", "untrained-encoder": "baseline", "position-length-logistic": "heuristic"}
@@ -85,3 +95,36 @@ def test_eval_prm_names_a_bad_input(tmp_path):
     assert result.exit_code != 0 and "no data file matches" in str(result.exception)
     result = CliRunner().invoke(app, ["eval-prm", "--data", "x", "--format", "csv", "--prm", str(tmp_path)])
     assert "unknown --format 'csv'" in str(result.exception)
+
+
+def write_wrong_first(path, n_wrong: int, n_correct: int) -> None:
+    """ProcessBench's order: every wrong solution, then every correct one."""
+    rows = [{"problem": f"w{i}?", "steps": ["a", "b"], "label": 1} for i in range(n_wrong)]
+    rows += [{"problem": f"c{i}?", "steps": ["a", "b"], "label": -1} for i in range(n_correct)]
+    path.write_text(json.dumps(rows))
+
+
+def test_eval_prm_checks_the_validation_split_before_any_model(tmp_path):
+    data = tmp_path / "gsm8k.json"
+    write_wrong_first(data, 30, 0)
+    # --prm names nothing: the data check comes first, so its message is the one printed
+    args = ["eval-prm", "--data", str(data), "--format", "processbench", "--prm", str(tmp_path / "nowhere")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert re.match(r"the validation split \(0 all-correct, \d+ wrong solutions\) needs both correct and wrong "
+                    r"solutions to choose a threshold", str(result.exception))  # fmt: skip
+    # the first 20 rows are all wrong; --limit 20 samples both kinds (15 wrong, 5 correct), so the check passes
+    # and the next error is the missing PRM
+    write_wrong_first(data, 30, 10)
+    result = CliRunner().invoke(app, [*args, "--limit", "20"])
+    assert "nowhere: not a bon PRM directory" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_eval_prm_flow_checks_data_before_loading_the_model(bon_home, tmp_path):
+    from flows.eval_prm import eval_prm_flow
+
+    data = tmp_path / "math.json"
+    write_wrong_first(data, 30, 0)
+    with pytest.raises(ValueError, match=r"^the validation split \(0 all-correct, \d+ wrong solutions\) needs both"):
+        eval_prm_flow(str(data), "processbench", str(tmp_path / "no-such-prm"), "minilm", bon_home)

@@ -122,3 +122,19 @@ def test_named_minilm_base_is_an_encoder_prm_base(tmp_path):
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and enc.tag_positions == (12, 17)
     with pytest.raises(ValueError, match="neither a named base \\(minilm\\) nor a directory with a config.json"):
         resolve_base_model(str(tmp_path))
+
+
+def test_prefix_scores_are_running_products_of_step_scores(causal_prm):
+    from dataclasses import replace
+
+    steps = causal_prm.score(PROBLEMS, CANDIDATES)
+    prefix_prm = new_prm(causal_prm.model.base, causal_prm.tokenizer, spec=replace(SPEC, step_score="prefix"), seed=1)
+    prefix_prm.model.reward_head.load_state_dict(causal_prm.model.reward_head.state_dict())
+    prefixes = prefix_prm.score(PROBLEMS, CANDIDATES)
+    for step_scores, prefix_scores in zip(steps, prefixes, strict=True):
+        running = 1.0
+        for s, p in zip(step_scores, prefix_scores, strict=True):
+            running *= s
+            assert p == pytest.approx(running, rel=1e-5)
+    with pytest.raises(ValueError, match="step_score must be 'step' or 'prefix'"):
+        PRMSpec(step_score="mean")

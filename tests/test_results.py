@@ -51,3 +51,59 @@ def test_plots_write_png_and_svg(tmp_path, axis):
 def test_plot_rejects_unknown_axis(tmp_path):
     with pytest.raises(ValueError, match="unknown plot axis 'time'; known: n, compute"):
         plot_accuracy(POINTS, tmp_path / "x", x="time")
+
+
+def _demo_like_points():
+    """The demo's 13 series: 3 baselines, a PRM under 4 aggregations x 2 strategies, an ORM x 2 strategies."""
+    rows = [("oracle", "", ""), ("majority", "", ""), ("random", "", "")]
+    rows += [(s, "bon-prm", a) for a in ("min", "prod", "last", "mean") for s in ("max", "weighted")]
+    rows += [(s, "bon-orm", "last") for s in ("max", "weighted")]
+    return [
+        MetricPoint(
+            "accuracy",
+            n,
+            0.5 + 0.01 * i + 0.02 * k,
+            0.45 + 0.01 * i,
+            0.6 + 0.01 * i + 0.02 * k,
+            *row,
+            16.0 * n,
+            20.0 * n,
+        )  # fmt: skip
+        for i, row in enumerate(rows)
+        for k, n in enumerate((1, 2, 4, 8, 16))
+    ]
+
+
+def test_plot_styles_are_grouped_by_scorer_and_all_distinct():
+    from matplotlib.colors import to_hex
+
+    from bon_core.results import accuracy_figure
+
+    fig = accuracy_figure(_demo_like_points(), title="demo")
+    (ax,) = fig.axes
+    lines = ax.get_lines()
+    assert len(lines) == 13
+    looks = {(to_hex(line.get_color()), line.get_linestyle(), line.get_marker()) for line in lines}
+    assert len(looks) == 13  # before: 13 series in 10 colours, all solid with the same marker
+    colour = {line.get_label(): to_hex(line.get_color()) for line in lines}
+    baselines = {colour[name] for name in ("oracle", "majority", "random")}
+    prm = {colour[f"{s} / bon-prm / {a}"] for a in ("min", "prod", "last", "mean") for s in ("max", "weighted")}
+    orm = {colour["max / bon-orm / last"], colour["weighted / bon-orm / last"]}
+    assert len(baselines) == 3 and not baselines & prm and not baselines & orm and not prm & orm
+    # a PRM row is blue-ish and an ORM row orange-ish: each scorer has its own colour family
+    r, g, b = (int(colour["max / bon-prm / min"][i : i + 2], 16) for i in (1, 3, 5))
+    assert b > r
+    r, g, b = (int(colour["max / bon-orm / last"][i : i + 2], 16) for i in (1, 3, 5))
+    assert r > b
+    assert len(ax.collections) == 13  # one CI band per series
+
+
+def test_plot_legend_is_outside_the_axes(tmp_path):
+    from bon_core.results import accuracy_figure
+
+    fig = accuracy_figure(_demo_like_points(), x="compute")
+    fig.canvas.draw()
+    (legend,) = fig.legends
+    box, axes_box = legend.get_window_extent(), fig.axes[0].get_window_extent()
+    assert box.x0 >= axes_box.x1  # to the right of the plotting area: it covers no curve
+    assert not fig.axes[0].get_legend()

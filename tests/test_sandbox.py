@@ -104,9 +104,84 @@ def test_working_directory_is_thrown_away(sandbox):
 def test_isolation_reported_as_root(sandbox):
     result = sandbox.run("pass", LIMITS)
     if os.geteuid() == 0 and sandbox.can_isolate:
-        assert {"user", "network", "rlimits", "clean_env"} <= set(result.isolation)
+        expected = {"user", "network", "read_only_fs", "no_proc", "rlimits", "clean_env", "completion_nonce"}
+        assert expected <= set(result.isolation)
     else:
         assert "socket_patch" in result.isolation
+
+
+@pytest.fixture
+def isolating(sandbox):
+    if not sandbox.can_isolate:
+        pytest.skip("needs root with unshare, setpriv and mount")
+    return sandbox
+
+
+def test_only_the_working_directory_is_writable_and_it_is_bounded(isolating):
+    program = (
+        "import errno\n"
+        "for path in ('/tmp/bon-escape', '/var/tmp/bon-escape', '/dev/shm/bon-escape'):\n"
+        "    try:\n"
+        "        open(path, 'w')\n"
+        "    except OSError as error:\n"
+        "        print(errno.errorcode[error.errno])\n"
+        "open('inside.txt', 'w').write('ok')\n"
+        "with open('fill.bin', 'wb') as handle:\n"
+        "    for _ in range(3):\n"
+        "        try:\n"
+        "            handle.write(b'x' * 1024 * 1024)\n"
+        "        except OSError as error:\n"
+        "            print(errno.errorcode[error.errno])\n"
+        "            break\n"
+    )
+    result = isolating.run(program, SandboxLimits(timeout_s=4, max_file_mb=2))
+    assert (result.status, result.stdout.split()) == ("passed", ["EROFS", "EROFS", "EROFS", "ENOSPC"])
+    assert not Path("/tmp/bon-escape").exists()
+
+
+def test_proc_is_gone_and_the_project_is_hidden(isolating):
+    here = Path(__file__).resolve()
+    program = f"import os\nprint(os.path.exists('/proc/self'), os.path.exists({str(here)!r}))\n"
+    result = isolating.run(program, LIMITS)
+    assert (result.status, result.stdout.strip()) == ("passed", "False False")
+
+
+def test_a_daemon_left_behind_fails_the_run_and_is_killed(isolating):
+    program = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.3)\n"
+    )
+    result = isolating.run(program, LIMITS)
+    assert (result.status, result.detail) == ("failed", "left 1 process(es) running after it ended")
+    assert _sandbox_uid_processes() == []
+
+
+def test_replacing_a_builtin_fails_even_when_the_asserts_hold(sandbox):
+    result = sandbox.run("import builtins\nbuiltins.abs = lambda x: 0\nassert abs(-5) == 0", LIMITS)
+    assert (result.status, result.detail) == (
+        "failed",
+        "the program replaced builtins.abs, so its tests cannot be trusted",
+    )
+
+
+def test_printing_or_raising_the_completion_event_does_not_pass(sandbox):
+    program = (
+        "import os, sys\n"
+        "print('\\n__bon_sandbox_done_' + '0' * 32 + '__', flush=True)\n"
+        "try:\n"
+        "    sys.audit('bon.sandbox.done')\n"
+        "except PermissionError as error:\n"
+        "    print(error, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    result = sandbox.run(program, LIMITS)
+    assert (result.status, result.detail) == ("crashed", "exited with status 0 before the tests finished")
+    assert result.stdout.splitlines()[-1] == "only the sandbox epilogue may report completion"
 
 
 def test_run_many_keeps_order(sandbox):

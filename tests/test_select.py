@@ -25,6 +25,7 @@ def test_registry_names():
     assert set(STRATEGIES) == {
         "max",
         "majority",
+        "majority_tiebreak",
         "weighted",
         "composite",
         "early_stop",
@@ -43,13 +44,19 @@ def test_max_ties_go_to_lowest_sample_index():
     assert select(make_pool()[::-1], SCORES[::-1], "max").sample_index == 1
 
 
-def test_majority_tie_broken_by_score_then_index():
-    # 7 and 8 both have two votes; 8's best score (0.9) beats 7's (0.6)
-    s = select(make_pool(), SCORES, "majority")
-    assert (s.sample_index, s.answer, s.scorer_calls) == (1, "8", 5)
-    # without scores the tie goes to the answer seen first (7 at sample 0)
-    s = select(make_pool(), None, "majority")
-    assert (s.sample_index, s.answer, s.correct, s.scorer_calls) == (0, "7", True, 0)
+def test_majority_tiebreak_breaks_ties_by_score_then_index():
+    # 7 and 8 both have two votes; 8's best score (0.9) beats 7's (0.6); every candidate is scored
+    s = select(make_pool(), SCORES, "majority_tiebreak", prompt_tokens=3)
+    assert (s.sample_index, s.answer, s.scorer_calls, s.scorer_tokens) == (1, "8", 5, 150 + 5 * 3)
+    s = select(make_pool(), [0.9, 0.1, 0.1, 0.1, 0.1], "majority_tiebreak")
+    assert (s.sample_index, s.answer) == (0, "7")
+
+
+def test_majority_tie_goes_to_lowest_sample_index_whatever_the_scores():
+    # 7 and 8 both have two votes: 7 is seen first (sample 0), scores or not; no scorer is read
+    for scores in (None, SCORES, [0.0, 1.0, 0.0, 1.0, 1.0]):
+        s = select(make_pool(), scores, "majority", prompt_tokens=7)
+        assert (s.sample_index, s.answer, s.correct, s.scorer_calls, s.scorer_tokens) == (0, "7", True, 0, 0)
 
 
 def test_majority_uses_task_normalizer_and_skips_missing_answers():
@@ -60,7 +67,8 @@ def test_majority_uses_task_normalizer_and_skips_missing_answers():
     assert (s.sample_index, s.answer) == (0, "1/2")
     nobody = make_pool([None, None])
     assert select(nobody, None, "majority").sample_index == 0
-    assert select(nobody, [0.1, 0.7], "majority").sample_index == 1
+    assert select(nobody, [0.1, 0.7], "majority").sample_index == 0  # scores are not read
+    assert select(nobody, [0.1, 0.7], "majority_tiebreak").sample_index == 1
 
 
 def test_weighted_raw_and_softmax():
@@ -106,6 +114,8 @@ def test_adaptive_n_stops_early_on_agreement():
     scores = [0.1, 0.2, 0.3, 0.9, 0.0, 0.0, 0.0, 0.0]
     s = select(pool, scores, "adaptive_n", {"n0": 4, "agree": 0.75, "then": "max"})
     assert (s.sample_index, s.candidates_used, s.scorer_calls) == (3, 4, 4)
+    s = select(pool, scores, "adaptive_n", {"n0": 4, "agree": 0.75}, prompt_tokens=2)  # then=majority: no scorer
+    assert (s.answer, s.candidates_used, s.scorer_calls, s.scorer_tokens) == ("x", 4, 0, 0)
 
 
 def test_rerank_cheap_scorer_then_prm():
@@ -148,6 +158,7 @@ def test_empty_pool():
         ("max", SCORES, {"k": 2}, r"unknown parameter\(s\) k for strategy 'max'; known: none"),
         ("early_stop", SCORES, {"thresh": 1}, "known: threshold"),
         ("early_stop", SCORES, {"threshold": "high"}, "'threshold' must be a finite number"),
+        ("early_stop", SCORES, None, "needs a 'threshold'; calibrate one on validation pools"),
         ("weighted", SCORES, {"temperature": 0}, "'temperature' must be > 0"),
         ("rerank", SCORES, {"k": 0}, "'k' must be an integer >= 1"),
         ("rerank", SCORES, {"cheap_scores": [1, 2]}, "'cheap_scores' has 2 entries for 5 candidates"),

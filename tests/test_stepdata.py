@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bon_core.datafiles import DataFileError
 from bon_core.stepdata import LabelledSolution, read_labelled, write_labelled
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -115,12 +116,12 @@ def test_processbench_round_trip(tmp_path):
 def test_errors_name_file_line_and_field(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "p", "completions": ["a"], "labels": [true]}\n{"prompt": "p", "completions": ["a"]}\n')
-    with pytest.raises(ValueError, match=r"bad\.jsonl, line 2: missing required field 'labels'"):
+    with pytest.raises(DataFileError, match=r"bad\.jsonl, line 2: missing required field 'labels'"):
         read_labelled(f"trl:{bad}")
     bad.write_text('{"problem": "p", "steps": ["a", "b"], "label": 2}\n')
-    with pytest.raises(ValueError, match=r"line 1: label 2 is not -1 or a step index < 2"):
+    with pytest.raises(DataFileError, match=r"line 1: label 2 is not -1 or a step index < 2"):
         read_labelled(bad, format="processbench")
-    with pytest.raises(ValueError, match=r"no data file matches"):
+    with pytest.raises(DataFileError, match=r"no data file matches"):
         read_labelled(f"prmbench:{tmp_path}/none*.jsonl")
     with pytest.raises(ValueError, match=r"no format for .*known: prm800k, math-shepherd, prmbench, trl"):
         read_labelled(bad)

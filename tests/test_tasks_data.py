@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bon_core.datafiles import DataFileError, Schema, read_rows
 from bon_core.tasks import get_task
-from bon_core.tasks.data import load_jsonl_rows, resolve_data_dir
+from bon_core.tasks.data import resolve_data_dir
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -27,8 +28,10 @@ def test_env_var_is_read_when_the_task_is_built(monkeypatch, tmp_path):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(ValueError, match=r"data file .*nowhere\.jsonl does not exist"):
-        load_jsonl_rows(tmp_path / "nowhere.jsonl", ("question",))
+    with pytest.raises(DataFileError, match=r"data file .*nowhere\.jsonl does not exist"):
+        read_rows(tmp_path / "nowhere.jsonl", Schema({"question": str}))
+    with pytest.raises(DataFileError, match=r"data file .*test\.jsonl does not exist"):
+        get_task("gsm8k", data_dir=tmp_path).load("test")
 
 
 def test_row_without_required_field_names_file_line_and_field(tmp_path):
@@ -58,5 +61,8 @@ def test_unknown_split_lists_known_ones():
 
 
 def test_limit_keeps_the_first_rows():
-    rows = load_jsonl_rows(DATA / "gsm8k" / "test.jsonl", ("question", "answer"), limit=2)
-    assert [row["question"][:18] for row in rows] == ["Janet’s ducks lay ", "A robe takes 2 bol"]
+    rows = read_rows(DATA / "gsm8k" / "test.jsonl", Schema({"question": str, "answer": str}), limit=2)
+    assert [row.data["question"][:18] for row in rows] == ["Janet’s ducks lay ", "A robe takes 2 bol"]
+    assert [(row.line, row.index) for row in rows] == [(1, 0), (2, 1)]
+    problems = get_task("gsm8k", data_dir=DATA / "gsm8k").load("test", limit=2)
+    assert [(p.source_id, p.reference) for p in problems] == [("test-0", "18"), ("test-1", "3")]

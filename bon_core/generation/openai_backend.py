@@ -1,7 +1,7 @@
 """``openai``: any OpenAI-compatible ``/v1/completions`` server (vLLM, SGLang, TGI, llama.cpp, OpenAI) by base URL.
 
 One request per prompt asks for its ``n`` samples; requests run in a thread pool of ``concurrency`` workers sharing one
-``httpx.Client``. 429 and 5xx answers, timeouts and refused connections are retried with exponential backoff
+``httpx.Client``. 429 and 5xx answers, timeouts and refused connections are retried (tenacity) with exponential backoff
 (``Retry-After`` is honoured, capped at ``max_backoff``); when the retries are spent a ``ConnectionError`` (network) or
 ``RuntimeError`` (HTTP status) names the URL and the cause. Reproducibility is the server's: we send a ``seed`` derived
 from ``(seed, prompt, sample_offset)``, which vLLM and SGLang honour.
@@ -20,6 +20,14 @@ from bon_core.generation.base import GeneratedText, check_request, sample_seed
 from bon_core.types import GenerationConfig
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class _Retryable(Exception):
+    """An attempt worth repeating: a network failure (``response`` None, the cause chained) or a retryable status."""
+
+    def __init__(self, response: httpx.Response | None) -> None:
+        super().__init__(f"HTTP {response.status_code}" if response is not None else "network error")
+        self.response = response
 
 
 class OpenAIBackend:
@@ -91,32 +99,51 @@ class OpenAIBackend:
         return GeneratedText(sample_index, choice.get("text", ""), count, total, mean, reason)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self.client.post(self.url, json=body)
-            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
-                if last:
-                    raise ConnectionError(
-                        f"cannot reach the completions server at {self.url} after {attempt + 1} attempts: {exc}"
-                    ) from exc
-                self._sleep(attempt, None)
-                continue
-            if response.status_code in RETRY_STATUSES and not last:
-                self._sleep(attempt, response.headers.get("retry-after"))
-                continue
-            if response.status_code >= 400:
-                raise RuntimeError(
-                    f"completions server {self.url} answered HTTP {response.status_code}: {response.text[:300]}"
-                )
-            return response.json()
-        raise AssertionError("unreachable")
+        """POST ``body``; retries (tenacity) refused connections, timeouts and RETRY_STATUSES answers with
+        exponential backoff (``Retry-After`` honoured), up to ``max_retries`` more attempts."""
+        import tenacity
 
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * 2**attempt
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            sleep=time.sleep,
+            reraise=True,
+        )
+        try:
+            response = retrying(self._attempt, body)
+        except _Retryable as exc:  # the retries are spent
+            attempts = self.max_retries + 1
+            if exc.response is None:
+                raise ConnectionError(
+                    f"cannot reach the completions server at {self.url} after {attempts} attempts: {exc.__cause__}"
+                ) from exc.__cause__
+            response = exc.response
+        if response.status_code >= 400:
+            raise RuntimeError(
+                f"completions server {self.url} answered HTTP {response.status_code}: {response.text[:300]}"
+            )
+        return response.json()
+
+    def _attempt(self, body: dict[str, Any]) -> httpx.Response:
+        try:
+            response = self.client.post(self.url, json=body)
+        except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
+            raise _Retryable(None) from exc
+        if response.status_code in RETRY_STATUSES:
+            raise _Retryable(response)
+        return response
+
+    def _wait(self, state: Any) -> float:
+        """Seconds before the next attempt: ``backoff * 2**attempt``, or the server's ``Retry-After``, capped."""
+        delay = self.backoff * 2 ** (state.attempt_number - 1)
+        error = state.outcome.exception() if state.outcome is not None else None
+        retry_after = (
+            error.response.headers.get("retry-after") if isinstance(error, _Retryable) and error.response else None
+        )
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             delay = float(retry_after)
-        time.sleep(min(delay, self.max_backoff))
+        return min(delay, self.max_backoff)
 
     def close(self) -> None:
         self.client.close()

@@ -1,5 +1,5 @@
-"""Evaluation metrics: pass@k, accuracy-vs-N curves with CIs and compute, step-level scorer quality,
-slices, pool diversity and scorer ensembles.
+"""Evaluation metrics: pass@k, exact accuracy-vs-N curves with CIs and compute, paired differences,
+step-level scorer quality, slices, pool diversity and scorer ensembles.
 
 >>> from bon_core.metrics import pass_at_k
 >>> pass_at_k(10, 0, 20)
@@ -8,7 +8,15 @@ slices, pool diversity and scorer ensembles.
 
 from __future__ import annotations
 
-from bon_core.metrics.curves import CURVE_METRICS, Pool, best_at_k_exact, curve, default_ks
+from bon_core.metrics.curves import (
+    CURVE_METHODS,
+    CURVE_METRICS,
+    Pool,
+    best_at_k_exact,
+    curve,
+    default_ks,
+    majority_curve_exact,
+)
 from bon_core.metrics.diversity import (
     Diversity,
     distinct_answers_by_n,
@@ -26,7 +34,7 @@ from bon_core.metrics.slices import (
     selection_point,
     split_by_metadata,
 )
-from bon_core.metrics.stats import MeanCI, mean_ci
+from bon_core.metrics.stats import CI_METHODS, DEFAULT_CI, MeanCI, ci_label, mean_ci, paired_difference_ci
 from bon_core.metrics.steps import (
     Correlation,
     EarlyErrorDetection,
@@ -44,7 +52,10 @@ from bon_core.metrics.steps import (
 )
 
 __all__ = [
+    "CI_METHODS",
+    "CURVE_METHODS",
     "CURVE_METRICS",
+    "DEFAULT_CI",
     "ENSEMBLE_METHODS",
     "Correlation",
     "Diversity",
@@ -55,6 +66,7 @@ __all__ = [
     "ProcessSliceRate",
     "best_at_k_exact",
     "choose_threshold",
+    "ci_label",
     "combine_step_scores",
     "curve",
     "default_ks",
@@ -65,8 +77,10 @@ __all__ = [
     "ensemble_info",
     "expected_calibration_error",
     "first_error_index",
+    "majority_curve_exact",
     "mean_ci",
     "mean_pairwise_step_jaccard",
+    "paired_difference_ci",
     "pass_at_k",
     "pass_at_k_array",
     "pool_diversity",

@@ -1,16 +1,21 @@
 """Accuracy-vs-N curves from ONE stored pool of n samples per problem.
 
 For k = 1, 2, 4, …, n each point is the expected accuracy of a strategy run on a uniformly random k-subset of
-the pool, averaged over problems with a 95% CI over problems (see :mod:`bon_core.metrics.stats`):
+the pool, averaged over problems, with a 95% interval over problems (:mod:`bon_core.metrics.stats`; default
+Clopper-Pearson on the mean). Every point says how its value was computed (``MetricPoint.method``) and how its
+interval was (``MetricPoint.ci_method``).
 
-* ``pass``  (strategy ``oracle``): unbiased pass@k, closed form.
+* ``pass``  (strategy ``oracle``): unbiased pass@k, closed form. Exact.
 * ``best``  (strategy ``max``): exact by order statistics. Sort the pool by (score desc, sample_index asc), the
   order ``select(..., "max")`` uses; candidate of rank r (0 = best) is picked by a k-subset iff it is in it and
   the other k-1 members all rank below it: P = C(n-1-r, k-1) / C(n, k).
-* ``maj`` (strategy ``majority``, no scores: self-consistency) and ``weighted`` (strategy ``weighted``): exact
-  by enumerating all k-subsets when there are at most ``max_subsets`` of them, else a seeded bootstrap of
-  ``resamples`` (>= 100) random k-subsets. The vote is :func:`bon_core.select.pick_vote`, so the curve follows
-  the same tie rules as ``select``.
+* ``maj`` (strategy ``majority``, no scores: self-consistency): exact for every n and k by counting over answer
+  classes (:mod:`bon_core.metrics.votes`), all k in one pass; equal to enumerating every subset through
+  :func:`bon_core.select.pick_vote`.
+* ``weighted`` (strategy ``weighted``, sums of real-valued scores per answer): no exact count without
+  enumerating subsets is known, so it is exact by enumerating all k-subsets when there are at most
+  ``max_subsets`` of them, else a Monte-Carlo estimate over ``resamples`` seeded random k-subsets per problem,
+  labelled as such with its standard error. The vote is ``pick_vote``, with ``select``'s tie rules.
 
 Every point also carries compute: ``policy_tokens`` = k × mean policy tokens per sample, and ``scorer_tokens``
 = k × mean tokens the scorer read per sample (0 for strategies that use no scorer).
@@ -28,12 +33,14 @@ import numpy as np
 
 from bon_core.aggregate import Normalizer, default_normalize
 from bon_core.metrics.passk import pass_at_k
-from bon_core.metrics.stats import mean_ci
+from bon_core.metrics.stats import DEFAULT_CI, ci_label, mean_ci
+from bon_core.metrics.votes import majority_at_k_exact
 from bon_core.select import pick_max, pick_vote, softmax
 from bon_core.types import Candidate, MetricPoint
 
 CURVE_METRICS = {"pass": "oracle", "best": "max", "maj": "majority", "weighted": "weighted"}
-CURVE_METHODS = ("auto", "exact", "bootstrap")
+CURVE_METHODS = ("auto", "exact", "monte-carlo", "bootstrap")  # "bootstrap": the old name of "monte-carlo"
+EXACT_ENUMERATION_LIMIT = 1_000_000  # subsets per (problem, k) that method="exact" may enumerate for weighted@k
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Pool:
     """One problem's stored pool: its graded candidates and their aggregated scores (aligned, may be None).
 
     ``scorer_tokens`` is the number of tokens the scorer read per candidate (default: its ``num_tokens``).
+    Scores must be finite and sample indices distinct (as :func:`bon_core.select.select` requires).
     """
 
     problem_id: str
@@ -54,12 +62,18 @@ class Pool:
         for c in self.candidates:
             if c.correct is None:
                 raise ValueError(f"candidate {c.problem_id}#{c.sample_index} has correct=None; grade the pool first")
+        if len({c.sample_index for c in self.candidates}) != len(self.candidates):
+            raise ValueError(f"pool {self.problem_id!r} has duplicate sample_index values")
         for name in ("scores", "scorer_tokens"):
             seq = getattr(self, name)
             if seq is not None and len(seq) != len(self.candidates):
                 raise ValueError(
                     f"pool {self.problem_id!r}: {name} has {len(seq)} entries for {len(self.candidates)} candidates"
                 )
+        if self.scores is not None:
+            bad = [c.sample_index for c, s in zip(self.candidates, self.scores, strict=True) if not math.isfinite(s)]
+            if bad:
+                raise ValueError(f"pool {self.problem_id!r}: scores of samples {bad} are not finite (NaN or inf)")
 
     @property
     def n(self) -> int:
@@ -80,6 +94,12 @@ def best_at_k_exact(pool: Pool, k: int) -> float:
     return hits / math.comb(pool.n, k)
 
 
+def majority_curve_exact(pool: Pool, normalize: Normalizer | None = None) -> list[float]:
+    """Exact maj@k of ``pool`` for k = 0..n (index k), by counting over answer classes."""
+    norm = normalize or default_normalize
+    return majority_at_k_exact(pool.candidates, [norm(c.answer) for c in pool.candidates])
+
+
 Picker = Callable[[Sequence[int]], int]
 
 
@@ -87,17 +107,20 @@ def _picker(pool: Pool, metric: str, normalize: Normalizer, temperature: float |
     # Normalise the answers once; pick_vote then compares the stored keys as they are.
     cands = [dataclasses.replace(c, answer=normalize(c.answer)) for c in pool.candidates]
     scores = pool.scores
+    correct = [bool(c.correct) for c in pool.candidates]
 
     def identity(answer: str | None) -> str | None:
         return answer
 
+    if metric == "pass":
+        return lambda sub: next((i for i in sub if correct[i]), sub[0])
     if metric == "best":
-        return lambda sub: pick_max(cands, scores, sub)
+        return lambda sub: pick_max(cands, scores, sub)  # type: ignore[arg-type]
     if metric == "maj":
         return lambda sub: pick_vote(cands, None, sub, identity)
 
     def weighted(sub: Sequence[int]) -> int:
-        raw = [scores[i] for i in sub]
+        raw = [scores[i] for i in sub]  # type: ignore[index]
         w = raw if temperature is None else softmax(raw, temperature)
         weights = dict(zip(sub, w, strict=True))
         return pick_vote(cands, scores, sub, identity, weights)  # type: ignore[arg-type]
@@ -105,33 +128,83 @@ def _picker(pool: Pool, metric: str, normalize: Normalizer, temperature: float |
     return weighted
 
 
-def _subset_accuracy(
+@dataclass(frozen=True)
+class _Estimate:
+    """One problem's value at one k: exact, or Monte-Carlo over ``draws`` random subsets."""
+
+    value: float
+    draws: int = 0  # 0: exact
+
+    @property
+    def variance(self) -> float:
+        return 0.0 if not self.draws else self.value * (1.0 - self.value) / self.draws
+
+
+def _enumerate(pool: Pool, pick: Picker, k: int) -> float:
+    hits = sum(bool(pool.candidates[pick(sub)].correct) for sub in itertools.combinations(range(pool.n), k))
+    return hits / math.comb(pool.n, k)
+
+
+def _monte_carlo(pool: Pool, pick: Picker, k: int, resamples: int, rng: np.random.Generator) -> _Estimate:
+    subsets = np.argsort(rng.random((resamples, pool.n)), axis=1)[:, :k].tolist()
+    return _Estimate(sum(bool(pool.candidates[pick(sub)].correct) for sub in subsets) / resamples, resamples)
+
+
+def _pool_estimates(
     pool: Pool,
     metric: str,
-    k: int,
+    ks: Sequence[int],
     method: str,
     normalize: Normalizer,
     temperature: float | None,
     resamples: int,
     max_subsets: int,
     rng: np.random.Generator,
-) -> float:
-    correct = [bool(c.correct) for c in pool.candidates]
-    if method != "bootstrap" and metric == "pass":
-        return pass_at_k(pool.n, sum(correct), k)
-    if method != "bootstrap" and metric == "best":
-        return best_at_k_exact(pool, k)
-    if metric == "pass":
-
-        def pick(sub: Sequence[int]) -> int:
-            return next((i for i in sub if correct[i]), sub[0])
-    else:
+) -> list[_Estimate]:
+    """The pool's value at every k in ``ks``, by ``method`` (see :func:`curve`)."""
+    if method in ("monte-carlo", "bootstrap"):
         pick = _picker(pool, metric, normalize, temperature)
-    if method == "exact" or (method == "auto" and math.comb(pool.n, k) <= max_subsets):
-        subsets: Sequence[Sequence[int]] = list(itertools.combinations(range(pool.n), k))
-    else:
-        subsets = np.argsort(rng.random((resamples, pool.n)), axis=1)[:, :k].tolist()
-    return sum(correct[pick(sub)] for sub in subsets) / len(subsets)
+        return [_monte_carlo(pool, pick, k, resamples, rng) for k in ks]
+    if metric == "pass":
+        correct = sum(bool(c.correct) for c in pool.candidates)
+        return [_Estimate(pass_at_k(pool.n, correct, k)) for k in ks]
+    if metric == "best":
+        return [_Estimate(best_at_k_exact(pool, k)) for k in ks]
+    if metric == "maj":
+        exact = majority_curve_exact(pool, normalize)
+        return [_Estimate(exact[k]) for k in ks]
+    pick = _picker(pool, metric, normalize, temperature)
+    out = []
+    for k in ks:
+        subsets = math.comb(pool.n, k)
+        if subsets <= max_subsets:
+            out.append(_Estimate(_enumerate(pool, pick, k)))
+        elif method == "exact":
+            if subsets > EXACT_ENUMERATION_LIMIT:
+                raise ValueError(
+                    f"weighted@{k} of pool {pool.problem_id!r} (n={pool.n}) is exact only by enumerating "
+                    f"{subsets:,} subsets (limit {EXACT_ENUMERATION_LIMIT:,}); use method='auto' for a labelled "
+                    "Monte-Carlo estimate"
+                )
+            out.append(_Estimate(_enumerate(pool, pick, k)))
+        else:
+            out.append(_monte_carlo(pool, pick, k, resamples, rng))
+    return out
+
+
+def method_label(estimates: Sequence[_Estimate]) -> str:
+    """``exact``, or how many problems were Monte-Carlo estimates, with how many subsets and the standard error
+    that adds to the mean."""
+    sampled = [e for e in estimates if e.draws]
+    if not sampled:
+        return "exact"
+    draws = sorted({e.draws for e in sampled})
+    se = math.sqrt(sum(e.variance for e in sampled)) / len(estimates)
+    where = (
+        "" if len(sampled) == len(estimates) else f" on {len(sampled)} of {len(estimates)} problems (exact on the rest)"
+    )
+    per = "/".join(str(d) for d in draws)
+    return f"Monte-Carlo, {per} random k-subsets per problem{where}, SE {se:.4f}"
 
 
 def curve(
@@ -145,16 +218,19 @@ def curve(
     max_subsets: int = 2000,
     temperature: float | None = None,
     normalize: Normalizer | None = None,
-    ci: str = "normal",
+    ci: str = DEFAULT_CI,
     scorer: str = "",
     aggregation: str = "",
 ) -> list[MetricPoint]:
     """Accuracy of ``metric`` (``pass``, ``best``, ``maj``, ``weighted``) at each k, with a 95% CI over problems.
 
-    ``ks`` defaults to 1, 2, 4, …, n for the smallest pool. ``method``: ``auto`` (closed form where one exists,
-    else enumeration of up to ``max_subsets`` subsets, else bootstrap), ``exact`` (closed form or full
-    enumeration) or ``bootstrap`` (``resamples`` seeded random k-subsets, for every metric). ``temperature``
-    applies to ``weighted`` (softmax weights within each subset).
+    Every pool must hold the same number of candidates n (a pool of another size would make the points mix
+    different estimands; select the pools first, e.g. with ``bon_core.evaluation.group_pools``). ``ks`` defaults
+    to 1, 2, 4, …, n. ``method``: ``auto`` (exact for pass, best and maj; weighted exact by enumeration of up to
+    ``max_subsets`` subsets, else Monte-Carlo), ``exact`` (weighted enumerates up to
+    ``EXACT_ENUMERATION_LIMIT`` subsets, else fails) or ``monte-carlo`` (``resamples`` seeded random k-subsets,
+    for every metric; ``bootstrap`` is an older name for it). ``temperature`` applies to ``weighted`` (softmax
+    weights within each subset). ``ci`` is the interval method (:data:`bon_core.metrics.stats.CI_METHODS`).
     """
     if metric not in CURVE_METRICS:
         raise ValueError(f"unknown curve metric {metric!r}; known: {', '.join(CURVE_METRICS)}")
@@ -168,22 +244,30 @@ def curve(
         raise ValueError(f"curve metric {metric!r} needs scores on every pool")
     if temperature is not None and temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    n_min = min(p.n for p in pools)
-    ks = default_ks(n_min) if ks is None else list(ks)
-    bad = [k for k in ks if not 1 <= k <= n_min]
+    sizes = sorted({p.n for p in pools})
+    if len(sizes) > 1:
+        counts = {s: sum(p.n == s for p in pools) for s in sizes}
+        raise ValueError(
+            f"pools of different sizes ({', '.join(f'{c} of n={s}' for s, c in counts.items())}); "
+            "a curve needs every problem's pool at the same n"
+        )
+    n = sizes[0]
+    ks = default_ks(n) if ks is None else list(ks)
+    bad = [k for k in ks if not 1 <= k <= n]
     if bad:
-        raise ValueError(f"ks {bad} outside 1..{n_min} (the smallest pool size)")
+        raise ValueError(f"ks {bad} outside 1..{n} (the pool size)")
     norm = normalize or default_normalize
     rng = np.random.default_rng(seed)
+    per_pool = [_pool_estimates(p, metric, ks, method, norm, temperature, resamples, max_subsets, rng) for p in pools]
     policy_per_sample = float(np.mean([np.mean([c.num_tokens for c in p.candidates]) for p in pools]))
     scorer_per_sample = float(
         np.mean([np.mean(p.scorer_tokens or [c.num_tokens for c in p.candidates]) for p in pools])
     )
     uses_scorer = metric in ("best", "weighted")
     points = []
-    for k in ks:
-        values = [_subset_accuracy(p, metric, k, method, norm, temperature, resamples, max_subsets, rng) for p in pools]
-        m = mean_ci(values, ci, seed=seed)
+    for i, k in enumerate(ks):
+        estimates = [pool_estimates[i] for pool_estimates in per_pool]
+        m = mean_ci([e.value for e in estimates], ci, seed=seed)
         points.append(
             MetricPoint(
                 metric=f"{metric}@k",
@@ -196,6 +280,8 @@ def curve(
                 aggregation=aggregation if uses_scorer else "",
                 policy_tokens=k * policy_per_sample,
                 scorer_tokens=k * scorer_per_sample if uses_scorer else 0.0,
+                method=method_label(estimates),
+                ci_method=ci_label(ci, m.count),
             )
         )
     return points

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bon_core.metrics.curves import Pool
-from bon_core.metrics.stats import mean_ci
+from bon_core.metrics.stats import DEFAULT_CI, ci_label, mean_ci
 from bon_core.types import Candidate, MetricPoint, Problem, Selection
 
 
@@ -35,7 +35,7 @@ def selection_point(
     scorer: str = "",
     aggregation: str = "",
     scorer_tokens_per_call: float = 0.0,
-    ci: str = "normal",
+    ci: str = DEFAULT_CI,
 ) -> MetricPoint:
     """Accuracy of one strategy's Selections over problems, with its mean compute (tokens, scorer calls).
 
@@ -60,6 +60,8 @@ def selection_point(
         aggregation=aggregation,
         policy_tokens=sum(s.tokens_used for s in selections) / count,
         scorer_tokens=scorer_tokens_per_call * sum(s.scorer_calls for s in selections) / count,
+        method="observed selections",
+        ci_method=ci_label(ci, m.count),
     )
 
 

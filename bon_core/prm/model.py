@@ -11,6 +11,12 @@ The head reads one of two inputs (``HeadConfig.inputs``):
   preferred the correct of two otherwise equal steps only 51% of the time), while the language model itself spots a
   wrong digit 85% of the time. The features are detached, so step labels train only the head and cannot teach the
   base to call hard problems unlikely; ``lm_labels`` can still train the base as a language model.
+* ``hidden+likelihood``: both, at each step tag: the hidden state and the step's OWN likelihood features (min and
+  mean log-probability of its tokens). It starts as the step-likelihood scorer; step labels then also train the base
+  through the hidden state, which hard negatives sharing the context (``bon_core.tasks.arith_negatives``) force to
+  check the step rather than judge the problem. It reads no feature pooled over earlier steps, so an ORM built on it
+  has to learn from its one outcome label where a chain went wrong — the process-vs-outcome comparison is then about
+  the labels alone, not about an aggregation built into the head.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ IGNORE_LABEL = -100.0  # label value at positions that carry no step label
 IGNORE_TOKEN = -100  # language-model label at positions that are not trained as text
 NOT_A_STEP = -1  # step index of the prompt, special tokens and padding
 LIKELIHOOD_FEATURES = 4  # min and mean log-probability of the step's tokens, then of all steps so far
+STEP_LIKELIHOOD_FEATURES = 2  # the first two: the step's own tokens only
+HEAD_INPUTS = ("hidden", "likelihood", "hidden+likelihood")
 _LOG_PROB_FLOOR = -20.0  # one impossible token should not dwarf every other feature
 _FEATURE_SCALE = 5.0
 
@@ -35,11 +43,14 @@ class HeadConfig:
 
     hidden_dim: int = 512  # the design document's width
     dropout: float = 0.1
-    inputs: str = "hidden"  # "hidden" or "likelihood" (see the module docstring)
+    inputs: str = "hidden"  # one of HEAD_INPUTS (see the module docstring)
+    # hidden+likelihood: whether the labels' gradient reaches the base through the hidden state (False: the head
+    # probes the base, which then learns only from the language-model loss)
+    labels_train_base: bool = True
 
     def __post_init__(self) -> None:
-        if self.inputs not in ("hidden", "likelihood"):
-            raise ValueError(f"head inputs must be 'hidden' or 'likelihood', got {self.inputs!r}")
+        if self.inputs not in HEAD_INPUTS:
+            raise ValueError(f"head inputs must be one of {', '.join(HEAD_INPUTS)}; got {self.inputs!r}")
         if self.hidden_dim < 1:
             raise ValueError(f"head hidden_dim must be >= 1, got {self.hidden_dim}")
         if not 0.0 <= self.dropout < 1.0:
@@ -77,11 +88,38 @@ class LikelihoodHead(nn.Module):
         return self.linear(features) + self.mlp(features)
 
 
+class HiddenLikelihoodHead(nn.Module):
+    """``w . step_features + b + MLP([hidden, step_features])``: starts as the step-likelihood scorer (``w`` = 1, the
+    MLP's output 0), and learns from the hidden state what the likelihood misses."""
+
+    def __init__(self, hidden_size: int, config: HeadConfig) -> None:
+        super().__init__()
+        self.labels_train_base = config.labels_train_base
+        self.linear = nn.Linear(STEP_LIKELIHOOD_FEATURES, 1)
+        self.mlp = RewardHead(hidden_size + STEP_LIKELIHOOD_FEATURES, config)
+        with torch.no_grad():
+            self.linear.weight.fill_(1.0)
+            self.linear.bias.zero_()
+            self.mlp[-1].weight.zero_()
+            self.mlp[-1].bias.zero_()
+
+    def forward(self, hidden: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        step_features = features[..., :STEP_LIKELIHOOD_FEATURES]
+        return self.linear(step_features) + self.mlp(torch.cat([hidden, step_features.to(hidden.dtype)], -1))
+
+
 def new_reward_head(base: nn.Module, config: HeadConfig) -> nn.Module:
     """The head ``config`` asks for, sized for ``base``."""
     if config.inputs == "likelihood":
         return LikelihoodHead(config)
+    if config.inputs == "hidden+likelihood":
+        return HiddenLikelihoodHead(base_hidden_size(base), config)
     return RewardHead(base_hidden_size(base), config)
+
+
+def reads_likelihood(head: nn.Module) -> bool:
+    """Whether ``head`` needs the base's token likelihoods (and so ``step_index``)."""
+    return isinstance(head, (LikelihoodHead, HiddenLikelihoodHead))
 
 
 def output_embeddings(base: nn.Module) -> torch.Tensor:
@@ -154,13 +192,15 @@ class PRMModel(nn.Module):
     ``lm_loss_weight`` times the base's next-token loss on ``lm_labels`` (token ids, ``IGNORE_TOKEN`` elsewhere).
 
     ``step_index`` (``(B, T)``, the step each token belongs to, ``NOT_A_STEP`` elsewhere) is required by a
-    ``likelihood`` head."""
+    ``likelihood`` head. With ``outcome_on_product`` (an ORM scoring prefixes), a row's one label is the outcome and
+    its loss is the BCE of the product of the step probabilities at ``tag_mask`` positions."""
 
     def __init__(self, base: nn.Module, head: nn.Module, lm_loss_weight: float = 0.0) -> None:
         super().__init__()
         self.base = base
         self.reward_head = head
         self.lm_loss_weight = lm_loss_weight
+        self.outcome_on_product = False  # see ``forward``
 
     def forward(
         self,
@@ -169,21 +209,33 @@ class PRMModel(nn.Module):
         labels: torch.Tensor | None = None,
         step_index: torch.Tensor | None = None,
         lm_labels: torch.Tensor | None = None,
+        tag_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         hidden = self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, H)
         train_lm = lm_labels is not None and self.lm_loss_weight > 0
         lm_logits = None
-        if isinstance(self.reward_head, LikelihoodHead):
+        if reads_likelihood(self.reward_head):
             if step_index is None:
                 raise ValueError("a likelihood head needs step_index (the step each token belongs to)")
             lm_logits, log_probs = token_log_probs(self.base, hidden, input_ids)
-            logits = self.reward_head(step_likelihood_features(log_probs.detach(), step_index)).squeeze(-1)
+            features = step_likelihood_features(log_probs.detach(), step_index)
+            if isinstance(self.reward_head, HiddenLikelihoodHead):
+                probe = hidden if self.reward_head.labels_train_base else hidden.detach()
+                logits = self.reward_head(probe, features).squeeze(-1)
+            else:
+                logits = self.reward_head(features).squeeze(-1)
         else:
             logits = self.reward_head(hidden).squeeze(-1)  # (B, T)
         out = {"logits": logits}
         if labels is not None:
             mask = labels != IGNORE_LABEL
-            if mask.any():
+            if self.outcome_on_product and tag_mask is not None and mask.any():
+                # One outcome label per row on P(every step correct) = prod of the step probabilities at its tags.
+                rows = mask.any(-1)
+                log_p = (F.logsigmoid(logits.float()) * tag_mask).sum(-1)[rows].clamp(max=-1e-6)  # (R,)
+                outcome = (labels.float() * mask).sum(-1)[rows]
+                out["loss"] = -(outcome * log_p + (1 - outcome) * torch.log(-torch.expm1(log_p))).mean()
+            elif mask.any():
                 out["loss"] = F.binary_cross_entropy_with_logits(logits[mask].float(), labels[mask].float())
             else:
                 out["loss"] = logits.sum() * 0.0

@@ -104,3 +104,51 @@ def reference_examples(task: Task, split: str, limit: int, seed: int = 0) -> lis
     if not problems:
         raise ValueError(f"task {task.name!r} split {split!r} has no reference solutions to train a language model on")
     return [from_reference(p, [s.text for s in task.split_steps(p.solution)]) for p in problems]
+
+
+def contrastive_examples(
+    task: Task, split: str, limit: int, seed: int = 0, negatives_per_problem: int = 2
+) -> list[StepLabelledExample]:
+    """Hard negatives that share their context with a positive: for each of ``limit`` problems of ``task``'s
+    ``split``, its reference solution (every step correct) and up to ``negatives_per_problem`` corrupted twins from
+    ``task.corrupted_solutions``, every step labelled by the task's own checker (``label_steps``) and the outcome by
+    ``grade``. A PRM trained on them learns from the step labels, an ORM (``to_orm_example``) from the outcomes of
+    exactly the same texts."""
+    import random
+
+    corrupt = getattr(task, "corrupted_solutions", None)
+    if corrupt is None or not hasattr(task, "label_steps"):
+        raise ValueError(f"task {task.name!r} cannot make hard negatives: it has no exact step checker and corruptor")
+    rng = random.Random(f"contrastive:{task.name}:{split}:{seed}")
+    examples = []
+    for problem in task.load(split, limit=limit, seed=seed):
+        if not problem.solution:
+            continue
+        texts = ["\n".join(s.text for s in task.split_steps(problem.solution))]
+        texts += ["\n".join(steps) for steps in corrupt(problem, negatives_per_problem, rng)]
+        for text in texts:
+            steps = task.label_steps(text, problem)
+            labels = tuple(STEP_LABEL_VALUES[s.label] for s in steps)
+            examples.append(
+                StepLabelledExample(
+                    problem.question, tuple(s.text for s in steps), labels, task.grade(text, problem).correct
+                )
+            )
+    if not examples:
+        raise ValueError(f"task {task.name!r} split {split!r} has no reference solutions to corrupt")
+    return examples
+
+
+def with_local_labels(examples: Sequence[StepLabelledExample], task: Task) -> list[StepLabelledExample]:
+    """The same texts labelled step by step against the state the previous step wrote
+    (``task.local_step_labels``) instead of by prefix: a verifier then learns what a step itself does."""
+    local = getattr(task, "local_step_labels", None)
+    if local is None:
+        raise ValueError(f"task {task.name!r} has no local step checker; train on its prefix labels instead")
+    return [
+        StepLabelledExample(
+            e.problem, e.steps, tuple(None if x is None else float(x) for x in local(e.problem, list(e.steps))),
+            e.final_correct,
+        )
+        for e in examples
+    ]  # fmt: skip

@@ -40,6 +40,10 @@ class PRMSpec:
     head: HeadConfig = field(default_factory=HeadConfig)
     max_length: int = 1024
     max_batch_tokens: int = 16384
+    # "step": the head's P(step correct) at each tag; "prefix": the product of those up to each tag, P(every step so
+    # far is correct) — for a PRM trained on local step labels (each step judged against the state before it), this
+    # makes the score at a step the checker's prefix label and its last score a verdict on the whole solution.
+    step_score: Literal["step", "prefix"] = "step"
     base_model_type: str = ""
     version: int = FORMAT_VERSION
 
@@ -48,6 +52,8 @@ class PRMSpec:
             raise ValueError(f"kind must be 'prm' or 'orm', got {self.kind!r}")
         if self.max_length < 8:
             raise ValueError(f"max_length must be >= 8, got {self.max_length}")
+        if self.step_score not in ("step", "prefix"):
+            raise ValueError(f"step_score must be 'step' or 'prefix', got {self.step_score!r}")
 
     def to_json_dict(self) -> dict:
         return asdict(self)
@@ -120,7 +126,10 @@ class PRM:
             )["logits"]  # (B, T)
             probs = torch.sigmoid(logits.float()).cpu()
             for row, index in enumerate(batch):
-                results[index] = probs[row, list(encoded[index].tag_positions)].tolist()
+                step_probs = probs[row, list(encoded[index].tag_positions)]
+                if self.spec.step_score == "prefix":
+                    step_probs = torch.cumprod(step_probs.double(), 0)
+                results[index] = step_probs.tolist()
         for i, (steps, scores) in enumerate(zip(candidates, results, strict=True)):
             if len(scores) != len(steps):
                 raise ValueError(f"candidate {i} has {len(steps)} steps but got {len(scores)} scores")

@@ -40,8 +40,12 @@ class PRMTrainConfig:
     batch_size: int = 8
     max_steps: int = 300
     eval_steps: int = 50
-    early_stopping_patience: int = 3  # evaluations without AUROC gain before stopping
-    val_fraction: float = 0.1  # of the records, when no validation records are given
+    early_stopping_patience: int = 3  # evaluations without gain in ``select_metric`` before stopping
+    val_fraction: float = 0.1  # of the PROBLEMS, when no validation records are given (never split by record)
+    # Which validation figure picks the checkpoint: "auroc" pools steps over problems and so also rewards knowing
+    # which problems are hard; "best_at_n" is what the scorer is for (pick the best candidate of each validation
+    # problem with the kind's aggregation: min for a PRM, last for an ORM) — it needs several records per problem.
+    select_metric: Literal["auroc", "best_at_n"] = "auroc"
     seed: int = 0
     group_by_length: bool = False  # batches of similar lengths: less padding, much faster on CPU
     freeze_layers: int = 0  # freeze the embeddings and this many lowest transformer layers (cheaper backward)
@@ -63,6 +67,8 @@ class PRMTrainConfig:
         for name in ("batch_size", "max_steps", "eval_steps", "early_stopping_patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.select_metric not in ("auroc", "best_at_n"):
+            raise ValueError(f"select_metric must be 'auroc' or 'best_at_n', got {self.select_metric!r}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
@@ -75,12 +81,41 @@ class TrainReport:
     train_losses: tuple[tuple[int, float], ...]
     val_losses: tuple[tuple[int, float], ...]
     val_aurocs: tuple[tuple[int, float], ...]
-    best_val_auroc: float
+    best_val_auroc: float  # the validation AUROC of the checkpoint kept (picked by ``select_metric``)
     steps: int
     seconds: float
     train_examples: int
     val_examples: int
     dropped_examples: int = 0  # too long for max_length
+    val_best_at_n: tuple[tuple[int, float], ...] = ()  # validation selection accuracy at each evaluation
+    select_metric: str = "auroc"
+    best_select_value: float = float("nan")  # the kept checkpoint's ``select_metric``
+
+
+def split_by_problem(
+    examples: Sequence[StepLabelledExample], fraction: float, seed: int
+) -> tuple[list[StepLabelledExample], list[StepLabelledExample]]:
+    """``(train, validation)`` with ``fraction`` of the distinct problems (at least one) held out, all of a problem's
+    records on one side: a validation problem is never also trained on."""
+    problems = sorted({e.problem for e in examples})
+    random.Random(seed).shuffle(problems)
+    held_out = set(problems[: max(1, math.ceil(len(problems) * fraction))])
+    if len(held_out) == len(problems):
+        raise ValueError(
+            f"cannot hold out {fraction:.0%} of {len(problems)} problem(s) for validation and still train; "
+            "give validation records or more problems"
+        )
+    train = [e for e in examples if e.problem not in held_out]
+    return train, [e for e in examples if e.problem in held_out]
+
+
+def selection_accuracy(scores: Sequence[float], problems: Sequence[str], correct: Sequence[bool]) -> float:
+    """Share of problems whose highest-scoring record (first on ties) is correct: best@N on the whole pool."""
+    best: dict[str, tuple[float, bool]] = {}
+    for score, problem, ok in zip(scores, problems, correct, strict=True):
+        if problem not in best or score > best[problem][0]:
+            best[problem] = (score, ok)
+    return sum(ok for _, ok in best.values()) / len(best) if best else float("nan")
 
 
 def prepare_examples(examples: Sequence[StepLabelledExample], config: PRMTrainConfig) -> list[StepLabelledExample]:
@@ -101,10 +136,11 @@ def prepare_examples(examples: Sequence[StepLabelledExample], config: PRMTrainCo
 def _features(
     prm: PRM, examples: Sequence[StepLabelledExample], fully_correct: Sequence[bool], lm_only: bool = False
 ) -> tuple[list[dict[str, list]], int]:
-    """Token ids with a label at each tag position and ``IGNORE_LABEL`` elsewhere, the step of every token, and
-    language-model targets (the steps' tokens of fully correct examples); drops too-long examples."""
+    """Token ids with a label at each tag position and ``IGNORE_LABEL`` elsewhere, the step of every token, the tag
+    positions, language-model targets (the steps' tokens of fully correct examples) and the index of the record a
+    row came from; drops too-long examples and those without a label."""
     rows, dropped = [], 0
-    for example, correct in zip(examples, fully_correct, strict=True):
+    for record, (example, correct) in enumerate(zip(examples, fully_correct, strict=True)):
         try:
             (encoded,) = prm.encode([example.problem], [list(example.steps)])
         except ValueError:
@@ -119,7 +155,10 @@ def _features(
         step_index = encoded.step_index()
         lm_labels = [t if correct and s != NOT_A_STEP else IGNORE_TOKEN for t, s in zip(ids, step_index, strict=True)]
         if lm_only or any(label != IGNORE_LABEL for label in labels):
-            rows.append({"input_ids": ids, "labels": labels, "step_index": step_index, "lm_labels": lm_labels})
+            tags = set(encoded.tag_positions)
+            tag_mask = [int(i in tags) for i in range(len(ids))]
+            row = {"input_ids": ids, "labels": labels, "step_index": step_index, "lm_labels": lm_labels}
+            rows.append({**row, "tag_mask": tag_mask, "record": record})
     return rows, dropped
 
 
@@ -193,11 +232,11 @@ def train_prm(
     prm.spec = replace(prm.spec, kind=config.kind)
     freeze_lower_layers(prm, config.freeze_layers)
     if val_examples is None:
-        shuffled = list(examples)
-        random.Random(config.seed).shuffle(shuffled)
-        n_val = max(1, math.ceil(len(shuffled) * config.val_fraction))
-        val_examples, examples = shuffled[:n_val], shuffled[n_val:] or shuffled[:n_val]
+        examples, val_examples = split_by_problem(examples, config.val_fraction, config.seed)
     prm.model.lm_loss_weight = config.lm_loss_weight
+    # An ORM whose scores are prefix products learns its one outcome label on the product over all its steps: the
+    # same scoring function as a prefix PRM, so the two differ only in what is labelled.
+    prm.model.outcome_on_product = config.kind == "orm" and prm.spec.step_score == "prefix"
     correct = [fully_correct(e) for e in examples]
     train_rows, dropped_train = _features(prm, prepare_examples(examples, config), correct)
     if lm_examples:
@@ -205,9 +244,11 @@ def train_prm(
             raise ValueError("lm_examples train only the language-model loss; set lm_loss_weight > 0")
         lm_rows, dropped_lm = _features(prm, lm_examples, [True] * len(lm_examples), lm_only=True)
         train_rows, dropped_train = train_rows + lm_rows, dropped_train + dropped_lm
-    # Validation is always judged on step labels (the AUROC of a PRM and an ORM are then comparable).
-    val_config = replace(config, kind="prm", mask_after_first_error=True)
+    # Validation is judged on step labels under the training label policy, so that a prefix-scoring PRM's product
+    # covers every step of a wrong record too (masked, its product would stop at the first error and look better).
+    val_config = replace(config, kind="prm")
     val_rows, dropped_val = _features(prm, prepare_examples(val_examples, val_config), [False] * len(val_examples))
+    kept_val = [val_examples[row["record"]] for row in val_rows]  # eval rows keep this order
     if not train_rows:
         raise ValueError("no training example fits max_length with at least one labelled step")
     pad_id = prm.pad_id
@@ -225,9 +266,34 @@ def train_prm(
             "labels": padded("labels", IGNORE_LABEL),
             "step_index": padded("step_index", NOT_A_STEP),
             "lm_labels": padded("lm_labels", IGNORE_TOKEN),
+            "tag_mask": padded("tag_mask", 0),
         }
 
-    history: dict[str, list[tuple[int, float]]] = {"loss": [], "eval_loss": [], "eval_auroc": []}
+    history: dict[str, list[tuple[int, float]]] = {"loss": [], "eval_loss": [], "eval_auroc": [], "eval_best_at_n": []}
+    val_problems = [e.problem for e in kept_val]
+    val_correct = [e.outcome() for e in kept_val]
+    last_step = config.kind == "orm"
+    prefix = prm.spec.step_score == "prefix"
+
+    def validation_metrics(pred) -> dict[str, float]:
+        # Eval rows come back in dataset order; a record's score is its last tag (ORM), the product of its step
+        # probabilities (a PRM scoring prefixes) or its min over tags (a PRM scoring steps).
+        import numpy as np
+
+        logits, labels = pred.predictions, pred.label_ids
+        scores = []
+        for row_logits, row_labels in zip(logits, labels, strict=True):
+            tagged = row_logits[row_labels != IGNORE_LABEL].astype(float)
+            if prefix:
+                scores.append(float(-np.logaddexp(0.0, -tagged).sum()))  # sum of log sigmoid
+            elif last_step:
+                scores.append(float(tagged[-1]))
+            else:
+                scores.append(float(tagged.min()))
+        return {
+            "auroc": step_auroc(logits, labels),
+            "best_at_n": selection_accuracy(scores, val_problems, val_correct),
+        }
 
     class _Record(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -256,7 +322,7 @@ def train_prm(
             save_only_model=True,
             logging_steps=max(1, config.eval_steps // 5),
             load_best_model_at_end=True,
-            metric_for_best_model="auroc",
+            metric_for_best_model=config.select_metric,
             greater_is_better=True,
             label_names=["labels"],
             remove_unused_columns=False,
@@ -266,13 +332,20 @@ def train_prm(
             data_seed=config.seed,
             use_cpu=prm.device.type == "cpu",
         )
-        trainer = Trainer(
+
+        class _InOrderEval(Trainer):
+            # Validation metrics map each prediction row back to its record, so evaluation keeps dataset order
+            # (with group_by_length, transformers would otherwise regroup evaluation rows too).
+            def _get_eval_sampler(self, eval_dataset):
+                return torch.utils.data.SequentialSampler(eval_dataset)
+
+        trainer = _InOrderEval(
             model=prm.model,
             args=args,
             train_dataset=train_rows,
             eval_dataset=val_rows,
             data_collator=collate,
-            compute_metrics=lambda pred: {"auroc": step_auroc(pred.predictions, pred.label_ids)},
+            compute_metrics=validation_metrics,
             callbacks=[EarlyStoppingCallback(config.early_stopping_patience), _Record()],
         )
         trainer.remove_callback(PrinterCallback)  # no log dicts on stdout; ``on_log`` reports progress
@@ -280,17 +353,30 @@ def train_prm(
         trainer.train()
         seconds = time.perf_counter() - started
         best = trainer.state.best_metric
+        best_step = _step_of(trainer.state.best_model_checkpoint)
     prm.model.to(prm.device).eval()
+    kept_auroc = dict(history["eval_auroc"]).get(best_step, float(best) if best is not None else float("nan"))
     report = TrainReport(
         kind=config.kind,
         train_losses=tuple(history["loss"]),
         val_losses=tuple(history["eval_loss"]),
         val_aurocs=tuple(history["eval_auroc"]),
-        best_val_auroc=float(best) if best is not None else float("nan"),
+        best_val_auroc=float(kept_auroc) if config.select_metric == "best_at_n" else float(best or float("nan")),
         steps=trainer.state.global_step,
         seconds=seconds,
         train_examples=len(train_rows),
         val_examples=len(val_rows),
         dropped_examples=dropped_train + dropped_val,
+        val_best_at_n=tuple(history["eval_best_at_n"]),
+        select_metric=config.select_metric,
+        best_select_value=float(best) if best is not None else float("nan"),
     )
     return prm, report
+
+
+def _step_of(checkpoint: str | None) -> int | None:
+    """The global step of a ``checkpoint-N`` folder."""
+    if not checkpoint:
+        return None
+    tail = checkpoint.rstrip("/").rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None

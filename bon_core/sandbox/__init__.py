@@ -2,6 +2,7 @@
 
 ``subprocess`` (default, :mod:`bon_core.sandbox.subprocess_sandbox`) runs a limited child process;
 ``docker`` (:mod:`bon_core.sandbox.docker_sandbox`) runs a locked-down container and needs a Docker engine.
+The subprocess sandbox reads a pass from a channel the program cannot forge (:mod:`bon_core.sandbox.guard`).
 """
 
 from __future__ import annotations

@@ -26,8 +26,11 @@ class DockerSandbox:
     def __init__(self, image: str = "python:3.11-slim", base_url: str | None = None) -> None:
         try:
             import docker
-        except ImportError as exc:  # pragma: no cover - docker is a declared dependency
-            raise DockerUnavailableError("docker sandbox: the 'docker' package is not installed") from exc
+        except ImportError as exc:  # docker is the optional extra bon[docker]
+            raise DockerUnavailableError(
+                "docker sandbox: the 'docker' package is not installed (pip install 'bon[docker]'), or use the "
+                "default 'subprocess' sandbox"
+            ) from exc
         try:
             client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
             client.ping()

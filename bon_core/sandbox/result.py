@@ -16,7 +16,8 @@ class SandboxLimits:
     ``timeout_s`` is wall-clock time (the parent kills the whole run after it); ``cpu_s`` is RLIMIT_CPU (soft;
     the hard limit is one second more); ``memory_mb`` is RLIMIT_AS (address space, so it also caps what numpy
     or threads can reserve); ``max_processes`` is RLIMIT_NPROC for the sandbox's own user id (fork bombs);
-    ``max_file_mb`` is RLIMIT_FSIZE (files written, including the captured stdout/stderr).
+    ``max_file_mb`` is RLIMIT_FSIZE (files written, including the captured stdout/stderr) and, where the sandbox
+    isolates, the size of its working directory; ``max_open_files`` is RLIMIT_NOFILE.
     """
 
     timeout_s: float = 10.0
@@ -24,10 +25,11 @@ class SandboxLimits:
     memory_mb: int = 1024
     max_processes: int = 32
     max_file_mb: int = 16
+    max_open_files: int = 256
     output_tail_chars: int = 4000
 
     def __post_init__(self) -> None:
-        for name in ("timeout_s", "cpu_s", "memory_mb", "max_processes", "max_file_mb"):
+        for name in ("timeout_s", "cpu_s", "memory_mb", "max_processes", "max_file_mb", "max_open_files"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"SandboxLimits.{name} must be > 0, got {getattr(self, name)}")
 
@@ -47,7 +49,7 @@ class SandboxResult:
 
     @property
     def passed(self) -> bool:
-        """True only when the program ran to its end and printed the completion marker."""
+        """True only when the program ran to its end (its completion was reported through the sandbox's channel)."""
         return self.status == "passed"
 
 
@@ -61,14 +63,17 @@ def _signal_name(number: int) -> str:
 def classify_exit(
     returncode: int | None,
     wall_timed_out: bool,
-    marker_seen: bool,
+    completed: bool,
     stderr: str,
     limits: SandboxLimits,
+    tampered: str | None = None,
 ) -> tuple[SandboxStatus, str]:
     """Map how a sandboxed program ended onto ``(status, detail)``.
 
-    A run passes only with exit status 0 *and* the completion marker, which the harness prints after the
-    tests: ``sys.exit(0)`` or ``os._exit(0)`` before the tests end therefore counts as crashed, not passed.
+    A run passes only with exit status 0 *and* ``completed``: the harness's own report, after the tests, that the
+    program's last line ran. ``sys.exit(0)`` or ``os._exit(0)`` before the tests end therefore counts as crashed,
+    not passed. ``tampered`` names what the program changed that the tests rely on (e.g. ``builtins.abs``): such
+    a run fails even if the tests "passed".
     """
     if wall_timed_out:
         return "timed_out", f"wall-clock timeout after {limits.timeout_s:g}s"
@@ -79,7 +84,9 @@ def classify_exit(
         if number == signal.SIGXFSZ:
             return "crashed", f"file size limit of {limits.max_file_mb} MB exceeded"
         return "crashed", f"killed by {_signal_name(number)}"
-    if returncode == 0 and marker_seen:
+    if returncode == 0 and tampered:
+        return "failed", f"the program replaced {tampered}, so its tests cannot be trusted"
+    if returncode == 0 and completed:
         return "passed", "passed"
     if "Traceback (most recent call last)" in stderr:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]

@@ -1,7 +1,9 @@
-"""Selection over a whole pool: max (Best-of-N), majority, weighted vote, composite, random and oracle.
+"""Selection over a whole pool: max (Best-of-N), majority (self-consistency, no scorer), majority_tiebreak,
+weighted vote, composite, random and oracle.
 
-Tie-breaking is deterministic everywhere: a higher score wins, then the lowest ``sample_index``. The picking
-helpers work on a list of positions so the budget strategies can apply them to part of a pool.
+Tie-breaking is deterministic everywhere: a strategy that reads scores prefers the higher score, then the lowest
+``sample_index``; ``majority`` reads no scores and breaks a tied vote by the lowest ``sample_index`` alone. The
+picking helpers work on a list of positions so the budget strategies can apply them to part of a pool.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ def pick_vote(
     """Position of the representative of the answer with the largest total weight among ``positions``.
 
     Each candidate with a (normalised) answer adds its weight (1 when ``weights`` is None) to its answer.
-    Tied totals go to the answer whose best candidate has the higher score, then to the answer seen at the lowest
-    sample_index. The representative is the answer's highest-scored candidate (lowest sample_index on ties, or
-    when there are no scores). If no candidate has an answer, the result is :func:`pick_max` (or the lowest
+    Without scores (``scores=None``: self-consistency) a tied total goes to the answer seen at the lowest
+    sample_index among ``positions``, and the representative is that answer's lowest-sample_index candidate.
+    With scores, a tied total goes to the answer whose best candidate has the higher score, then to the answer
+    seen at the lowest sample_index, and the representative is the answer's highest-scored candidate (lowest
+    sample_index on ties). If no candidate has an answer, the result is :func:`pick_max` (or the lowest
     sample_index without scores).
     """
     groups: dict[str, list[int]] = {}
@@ -78,17 +82,31 @@ def select_max(
     """Best-of-N: the candidate with the highest aggregated score."""
     assert scores is not None
     pos = pick_max(candidates, scores, _all(candidates))
-    return build_selection(candidates, pos, "max", params, used=len(candidates), scorer_calls=len(candidates))
+    return build_selection(candidates, pos, "max", params, used=len(candidates), scored=_all(candidates))
 
 
 @register("majority", needs_scores=False)
 def select_majority(
     candidates: Sequence[Candidate], scores: Sequence[float] | None, params: Mapping[str, Any], normalize: Normalizer
 ) -> Selection:
-    """Self-consistency: the most common normalised final answer (see :func:`pick_vote` for ties)."""
+    """Self-consistency: the most common normalised final answer; no scorer is read.
+
+    A tied vote goes to the answer seen at the lowest sample_index, represented by its lowest-sample_index
+    candidate (the rule of :func:`pick_vote` without scores, which the ``maj@k`` curve uses too).
+    """
+    pos = pick_vote(candidates, None, _all(candidates), normalize)
+    return build_selection(candidates, pos, "majority", params, used=len(candidates), scored=())
+
+
+@register("majority_tiebreak")
+def select_majority_tiebreak(
+    candidates: Sequence[Candidate], scores: Sequence[float] | None, params: Mapping[str, Any], normalize: Normalizer
+) -> Selection:
+    """Majority vote whose ties the scorer breaks: a tied vote goes to the answer with the higher best score
+    (then the lowest sample_index), represented by its highest-scored candidate. Every candidate is scored."""
+    assert scores is not None
     pos = pick_vote(candidates, scores, _all(candidates), normalize)
-    calls = 0 if scores is None else len(candidates)
-    return build_selection(candidates, pos, "majority", params, used=len(candidates), scorer_calls=calls)
+    return build_selection(candidates, pos, "majority_tiebreak", params, used=len(candidates), scored=_all(candidates))
 
 
 def _check_temperature(params: Mapping[str, Any], n: int) -> None:
@@ -109,7 +127,7 @@ def select_weighted(
     t = params["temperature"]
     weights = list(scores) if t is None else softmax(scores, float(t))
     pos = pick_vote(candidates, scores, _all(candidates), normalize, weights)
-    return build_selection(candidates, pos, "weighted", params, used=len(candidates), scorer_calls=len(candidates))
+    return build_selection(candidates, pos, "weighted", params, used=len(candidates), scored=_all(candidates))
 
 
 def _check_weights(params: Mapping[str, Any], n: int) -> None:
@@ -127,7 +145,7 @@ def select_composite(
         candidates, scores, params["w_prm"], params["w_conf"], params["w_cons"], normalize=normalize
     )
     pos = pick_max(candidates, combined, _all(candidates))
-    return build_selection(candidates, pos, "composite", params, used=len(candidates), scorer_calls=len(candidates))
+    return build_selection(candidates, pos, "composite", params, used=len(candidates), scored=_all(candidates))
 
 
 def _check_seed(params: Mapping[str, Any], n: int) -> None:
@@ -141,9 +159,7 @@ def select_random(
     """The pass@1 baseline: one candidate drawn uniformly, seeded by ``(seed, problem_id)`` so runs repeat."""
     rng = random.Random(f"{params['seed']}:{candidates[0].problem_id}")
     pos = rng.randrange(len(candidates))
-    return build_selection(
-        candidates, pos, "random", params, used=1, scorer_calls=0, tokens_used=candidates[pos].num_tokens
-    )
+    return build_selection(candidates, pos, "random", params, used=1, scored=(), tokens_used=candidates[pos].num_tokens)
 
 
 @register("oracle", needs_scores=False)
@@ -153,4 +169,4 @@ def select_oracle(
     """Coverage (pass@N) reference: the correct candidate with the lowest sample_index, if any (else the first)."""
     order = sorted(_all(candidates), key=lambda i: candidates[i].sample_index)
     pos = next((i for i in order if candidates[i].correct), order[0])
-    return build_selection(candidates, pos, "oracle", params, used=len(candidates), scorer_calls=0)
+    return build_selection(candidates, pos, "oracle", params, used=len(candidates), scored=())

@@ -1,8 +1,13 @@
 """Step-labelled data for PRM training and evaluation: readers and writers over one record,
 :class:`LabelledSolution`, registered by format name.
 
+Every reader takes JSON Lines, JSON arrays and parquet files, directories of them, data sets saved with
+``save_to_disk`` (``DIR@SPLIT``) and Hub splits (``hub:NAME@SPLIT,SPLIT``); see :mod:`bon_core.datafiles`. A file
+that is not as the format says raises :class:`bon_core.datafiles.DataFileError` naming the file and line or row.
+
 >>> from bon_core.stepdata import read_labelled
 >>> records = read_labelled("prmbench:../shared/data/prmbench/prm800k_test_p1_*.jsonl")  # doctest: +SKIP
+>>> subsets = read_labelled_sources("processbench:hub:Qwen/ProcessBench@gsm8k,math")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bon_core.stepdata.io import expand_paths
+from bon_core.datafiles import DataSource, expand_sources
 from bon_core.stepdata.math_shepherd import read_math_shepherd
 from bon_core.stepdata.prm800k import read_prm800k
 from bon_core.stepdata.prmbench import read_prmbench
 from bon_core.stepdata.processbench import read_processbench, write_processbench
 from bon_core.stepdata.record import LabelledSolution, first_error_of
+from bon_core.stepdata.subsets import count_kinds, read_subsets, stratified_subset
 from bon_core.stepdata.trl import read_trl, to_trl_rows, write_trl
 
 READERS: dict[str, Callable[..., list[LabelledSolution]]] = {
@@ -42,16 +48,21 @@ def parse_spec(path_or_spec: str | Path, format: str | None = None) -> tuple[str
     return format, text
 
 
-def read_labelled(path_or_spec: str | Path, format: str | None = None, **options: Any) -> list[LabelledSolution]:
-    """Read step-labelled data from a file, directory or glob, e.g. ``read_labelled("prmbench:/data/p*.jsonl")``
-    or ``read_labelled(path, format="prm800k", neutral="skip")``. ``options`` go to the format's reader."""
+def read_labelled_sources(
+    path_or_spec: str | Path, format: str | None = None, **options: Any
+) -> list[tuple[DataSource, list[LabelledSolution]]]:
+    """Each source (file or split) a spec names, with its records: what evaluation groups by (a ProcessBench subset
+    is one file or one split). ``options`` go to the format's reader."""
     name, path = parse_spec(path_or_spec, format)
     if name not in READERS:
         raise ValueError(f"unknown step-data format {name!r}; known: {', '.join(READERS)}")
-    records: list[LabelledSolution] = []
-    for file in expand_paths(path):
-        records.extend(READERS[name](file, **options))
-    return records
+    return [(source, READERS[name](source, **options)) for source in expand_sources(path)]
+
+
+def read_labelled(path_or_spec: str | Path, format: str | None = None, **options: Any) -> list[LabelledSolution]:
+    """Read step-labelled data from a file, directory, glob or split, e.g. ``read_labelled("prmbench:/data/p*.jsonl")``
+    or ``read_labelled(path, format="prm800k", neutral="skip")``. ``options`` go to the format's reader."""
+    return [record for _, records in read_labelled_sources(path_or_spec, format, **options) for record in records]
 
 
 def write_labelled(records: Iterable[LabelledSolution], path: str | Path, format: str, **options: Any) -> int:
@@ -64,10 +75,14 @@ def write_labelled(records: Iterable[LabelledSolution], path: str | Path, format
 __all__ = [
     "LabelledSolution",
     "READERS",
+    "count_kinds",
     "WRITERS",
     "first_error_of",
     "parse_spec",
     "read_labelled",
+    "read_labelled_sources",
+    "read_subsets",
+    "stratified_subset",
     "to_trl_rows",
     "write_labelled",
 ]

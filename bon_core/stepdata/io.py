@@ -1,29 +1,13 @@
-"""JSONL reading with row validation, and writing, for the step-data formats."""
+"""Writing step data as JSON Lines (reading goes through :mod:`bon_core.datafiles`)."""
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bon_core.jsonl import iter_rows  # noqa: F401  (re-exported: the readers' row iterator)
-
-
-def expand_paths(path_or_glob: str | Path) -> list[Path]:
-    """Files named by ``path_or_glob`` (a file, a directory's ``*.jsonl`` or a glob), sorted; none is an error."""
-    text = str(path_or_glob)
-    if any(char in text for char in "*?["):
-        paths = [Path(p) for p in sorted(glob.glob(text))]
-    elif Path(text).is_dir():
-        paths = sorted(Path(text).glob("*.jsonl"))
-    else:
-        paths = [Path(text)]
-    paths = [p for p in paths if p.is_file()]
-    if not paths:
-        raise ValueError(f"no data file matches {text}")
-    return paths
+from bon_core.datafiles import Row
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: str | Path) -> int:
@@ -34,3 +18,8 @@ def write_rows(rows: Iterable[dict[str, Any]], path: str | Path) -> int:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     return count
+
+
+def row_metadata(row: Row, source_label: str) -> dict[str, Any]:
+    """Where a record came from: ``path`` (the source), ``line`` (JSON Lines, else None) and ``row`` (0-based)."""
+    return {"path": source_label, "line": row.line, "row": row.index}

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bon_core.stepdata.io import iter_rows
+from bon_core.datafiles import DataFileError, DataSource, ListOf, Schema, as_source, read_rows
+from bon_core.stepdata.io import row_metadata
 from bon_core.stepdata.record import LabelledSolution, first_error_of
 
-REQUIRED = ("modified_question", "modified_process", "error_steps", "original_question", "original_process", "idx")
+SCHEMA = Schema(
+    {"modified_question": str, "modified_process": ListOf(str), "error_steps": ListOf(int),
+     "original_question": str, "original_process": ListOf(str), "idx": (str, int)},
+    {"classification": str, "reason": str},
+)  # fmt: skip
 INVALID_POLICIES = ("skip", "error")
 
 
-def read_prmbench(path: Path, include_original: bool = True, invalid: str = "skip") -> list[LabelledSolution]:
-    """Read a PRMBench JSONL file: per row the modified process (error steps labelled 0.0, the others 1.0) and,
-    with ``include_original``, the original process as an all-correct example.
+def read_prmbench(
+    path: DataSource | str | Path, include_original: bool = True, invalid: str = "skip"
+) -> list[LabelledSolution]:
+    """Read a PRMBench file or split (see :mod:`bon_core.datafiles`): per row the modified process (error steps
+    labelled 0.0, the others 1.0) and, with ``include_original``, the original process as an all-correct example.
 
     Some published rows name error steps past the end of the modified process; ``invalid="skip"`` drops those
     modified records (their originals are kept), ``invalid="error"`` raises. ``final_correct`` is None: PRMBench
@@ -22,13 +29,14 @@ def read_prmbench(path: Path, include_original: bool = True, invalid: str = "ski
     """
     if invalid not in INVALID_POLICIES:
         raise ValueError(f"unknown invalid policy {invalid!r}; known: {', '.join(INVALID_POLICIES)}")
+    source = as_source(path)
     records = []
-    for line, row in iter_rows(path, REQUIRED):
-        where = f"{path}, line {line}"
+    for item in read_rows(source, SCHEMA):
+        row, where = item.data, item.where
         steps = tuple(row["modified_process"])
         errors = row["error_steps"]
-        common = {"path": str(path), "line": line, "idx": row["idx"], "classification": row.get("classification")}
-        if all(isinstance(e, int) and 1 <= e <= len(steps) for e in errors):
+        common = {**row_metadata(item, source.label), "idx": row["idx"], "classification": row.get("classification")}
+        if all(1 <= e <= len(steps) for e in errors):
             labels = tuple(0.0 if number in errors else 1.0 for number in range(1, len(steps) + 1))
             records.append(
                 LabelledSolution(
@@ -47,7 +55,7 @@ def read_prmbench(path: Path, include_original: bool = True, invalid: str = "ski
                 )
             )
         elif invalid == "error":
-            raise ValueError(f"{where}: error_steps {errors} out of range for {len(steps)} modified steps")
+            raise DataFileError(f"{where}: error_steps {errors} out of range for {len(steps)} modified steps")
         if include_original:
             original = tuple(row["original_process"])
             records.append(

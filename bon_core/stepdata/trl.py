@@ -7,19 +7,23 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bon_core.stepdata.io import iter_rows, write_rows
+from bon_core.datafiles import DataFileError, DataSource, ListOf, Schema, as_source, read_rows
+from bon_core.stepdata.io import row_metadata, write_rows
 from bon_core.stepdata.record import LabelledSolution, first_error_of, neutral_label
 
+SCHEMA = Schema({"prompt": str, "completions": ListOf(str), "labels": ListOf(bool)})
 
-def read_trl(path: Path) -> list[LabelledSolution]:
-    """Read TRL stepwise-supervision JSONL (labels true/false -> 1.0/0.0). ``final_correct`` is None."""
+
+def read_trl(path: DataSource | str | Path) -> list[LabelledSolution]:
+    """Read TRL stepwise-supervision data (a file or split, see :mod:`bon_core.datafiles`; labels true/false ->
+    1.0/0.0). ``final_correct`` is None."""
+    source = as_source(path)
     records = []
-    for line, row in iter_rows(path, ("prompt", "completions", "labels")):
+    for item in read_rows(source, SCHEMA):
+        row = item.data
         completions, raw_labels = row["completions"], row["labels"]
         if len(completions) != len(raw_labels):
-            raise ValueError(f"{path}, line {line}: {len(completions)} completions but {len(raw_labels)} labels")
-        if any(not isinstance(label, bool) for label in raw_labels):
-            raise ValueError(f"{path}, line {line}: 'labels' must be booleans")
+            raise DataFileError(f"{item.where}: {len(completions)} completions but {len(raw_labels)} labels")
         labels = tuple(1.0 if label else 0.0 for label in raw_labels)
         records.append(
             LabelledSolution(
@@ -29,7 +33,7 @@ def read_trl(path: Path) -> list[LabelledSolution]:
                 first_error=first_error_of(labels),
                 final_correct=None,
                 source="trl",
-                metadata={"path": str(path), "line": line},
+                metadata=row_metadata(item, source.label),
             )
         )
     return records

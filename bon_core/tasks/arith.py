@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 
 from bon_core.tasks.base import Grade
@@ -40,6 +41,9 @@ Token = int | str
 _STEP_RE = re.compile(r"^\s*(-?\d+)\s*([+\-*])\s*(-?\d+)\s*=\s*(-?\d+)\s*(?:->\s*(\S+)\s*)?$")
 _ANSWER_RE = re.compile(r"^\s*Answer:\s*(.*?)\s*$")
 _OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+# A number longer than this in a step makes the step malformed (arith values stay far below; Python refuses to
+# convert integers of more than 4300 digits to and from text).
+_MAX_DIGITS = 1000
 SPLIT_BUCKETS = {"train": range(0, 8), "validation": range(8, 9), "test": range(9, 10)}
 DEFAULT_SPLIT_SIZE = {"train": 20000, "validation": 500, "test": 500}
 
@@ -93,14 +97,16 @@ class ArithCheck:
 def tokenize_expression(expression: str) -> list[Token]:
     """``"3+4*(5-2)"`` -> ``[3, "+", 4, "*", "(", 5, "-", 2, ")"]``; a ValueError names a bad character."""
     tokens: list[Token] = []
-    for match in re.finditer(r"\s*(\d+|[+\-*()]|\S)", expression):
-        text = match.group(1)
-        if text.isdigit():
-            tokens.append(int(text))
-        elif text in "+-*()":
-            tokens.append(text)
+    for match in re.finditer(r"\s*(?:(\d+)|([+\-*()])|(\S))", expression):
+        number, operator, other = match.groups()
+        if number is not None and len(number) > _MAX_DIGITS:
+            raise ValueError(f"arith expression {expression[:80]!r}: a number of more than {_MAX_DIGITS} digits")
+        if number is not None:
+            tokens.append(int(number))
+        elif operator is not None:
+            tokens.append(operator)
         else:
-            raise ValueError(f"arith expression {expression!r}: unexpected character {text!r}")
+            raise ValueError(f"arith expression {expression!r}: unexpected character {other!r}")
     return tokens
 
 
@@ -251,7 +257,7 @@ def check_solution(text: str, problem: Problem) -> ArithCheck:
         if final and not broken:
             # The answer step is right iff the steps reduced the expression to one number and it states it.
             ok = len(tokens) == 1 and normalize_answer(final.group(1)) == str(tokens[0])
-        elif not broken and match:
+        elif not broken and match and max(len(match.group(k)) for k in (1, 3, 4)) <= _MAX_DIGITS:
             a, op, b, c = int(match.group(1)), match.group(2), int(match.group(3)), int(match.group(4))
             if _OPS[op](a, b) == c:
                 for i in legal_redexes(tokens):
@@ -302,7 +308,10 @@ def normalize_answer(answer: str | None) -> str | None:
     """An integer answer in canonical form (``" 015 "`` -> ``"15"``); ``None`` for anything that is not an integer."""
     if answer is None or not re.fullmatch(r"\s*[+-]?\d+\s*", answer):
         return None
-    return str(int(answer))
+    # Digit by digit rather than str(int(...)): any length, and any Unicode decimal digit (as int() accepts).
+    text = answer.strip()
+    digits = "".join(str(unicodedata.decimal(c)) for c in text.lstrip("+-")).lstrip("0")
+    return ("-" + digits if text.startswith("-") else digits) if digits else "0"
 
 
 def answers_equal(a: str | None, b: str | None) -> bool:
@@ -338,6 +347,19 @@ class ArithTask:
         answer = extract_answer(text)
         correct = answers_equal(answer, problem.reference)
         return Grade(answer=answer, correct=correct, detail="correct" if correct else "wrong answer")
+
+    def corrupted_solutions(self, problem: Problem, count: int, rng: random.Random) -> list[list[str]]:
+        """Up to ``count`` copies of the reference solution with one step corrupted (hard negatives for PRM
+        training; see :mod:`bon_core.tasks.arith_negatives`)."""
+        from bon_core.tasks.arith_negatives import corrupted_solutions
+
+        return corrupted_solutions(problem, count, rng)
+
+    def local_step_labels(self, question: str, steps: list[str]) -> tuple[bool | None, ...]:
+        """Each step judged against the state the previous step wrote (see :mod:`bon_core.tasks.arith_local`)."""
+        from bon_core.tasks.arith_local import local_step_labels
+
+        return local_step_labels(question, steps)
 
     def label_steps(self, text: str, problem: Problem) -> list[Step]:
         """Steps labelled ``correct``/``incorrect`` by :func:`check_solution` (after the first error: incorrect)."""

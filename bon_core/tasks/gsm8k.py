@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
 
+from bon_core.datafiles import DataFileError, Row, Schema
 from bon_core.steps import make_splitter
 from bon_core.tasks.base import Grade
 from bon_core.tasks.data import load_task_rows, resolve_data_dir
@@ -21,7 +22,7 @@ DEFAULT_PROMPT = (
     "End with a line '#### <number>' giving the final answer.\n\nQuestion: {question}\nAnswer:"
 )
 SPLIT_FILES = {"train": "train.jsonl", "test": "test.jsonl"}
-REQUIRED_FIELDS = ("question", "answer")
+SCHEMA = Schema({"question": str, "answer": str})
 
 _NUMBER = r"-?\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\$?\s*\.\d+"
 _HASH_ANSWER = re.compile(r"####\s*(" + _NUMBER + ")")
@@ -43,6 +44,9 @@ def normalize_number(text: str | None) -> str | None:
         return None
     if not value.is_finite():
         return None
+    if abs(value.adjusted()) > 1000:  # e.g. "1e5000": too long to write out (or to convert with int())
+        exact = Context(prec=max(28, len(value.as_tuple().digits)), Emax=MAX_EMAX, Emin=MIN_EMIN)
+        return str(value.normalize(exact))
     if value == value.to_integral_value():
         return str(int(value))
     return format(value.normalize(), "f")
@@ -69,19 +73,19 @@ class GSM8KTask:
     def load(self, split: str = "test", limit: int | None = None, **options: Any) -> list[Problem]:
         """Problems of ``split`` (``train``/``test``); ``source="hub"`` loads ``hub_name`` instead of local files."""
         source = options.get("source", "local")
-        rows = load_task_rows(self, split, limit, source, SPLIT_FILES, REQUIRED_FIELDS, config="main")
-        return [self._problem(row, split, index) for index, row in enumerate(rows)]
+        rows = load_task_rows(self, split, limit, source, SPLIT_FILES, SCHEMA, config="main")
+        return [self._problem(row, split) for row in rows]
 
-    def _problem(self, row: dict[str, Any], split: str, index: int) -> Problem:
-        reference = self.extract_answer(row["answer"])
+    def _problem(self, row: Row, split: str) -> Problem:
+        reference = self.extract_answer(row.data["answer"])
         if reference is None:
-            raise ValueError(f"gsm8k {split} row {index}: no '#### <number>' in the reference answer")
+            raise DataFileError(f"{row.where}: no number in field 'answer' (expected '#### <number>')")
         return Problem(
             task=self.name,
-            source_id=f"{split}-{index}",
-            question=row["question"],
+            source_id=f"{split}-{row.index}",
+            question=row.data["question"],
             reference=reference,
-            solution=row["answer"],
+            solution=row.data["answer"],
             metadata={"split": split},
         )
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bon_core.datafiles import Schema
 from bon_core.sandbox import SandboxLimits, SandboxResult, get_sandbox, run_many
 from bon_core.steps import split_code_steps
 from bon_core.tasks.base import Grade
@@ -20,7 +21,7 @@ from bon_core.tasks.data import load_task_rows, resolve_data_dir
 from bon_core.types import Problem, Step
 
 SPLIT_FILES = {"test": "HumanEval.jsonl.gz"}
-REQUIRED_FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
+SCHEMA = Schema(dict.fromkeys(("task_id", "prompt", "canonical_solution", "test", "entry_point"), str))
 # Top-level code after the function is not part of the completion (models often add usage examples).
 _STOP = re.compile(r"^(?:if __name__|print\(|assert |```)", re.MULTILINE)
 
@@ -65,7 +66,7 @@ class HumanEvalTask:
     def load(self, split: str = "test", limit: int | None = None, **options: Any) -> list[Problem]:
         """The 164 HumanEval problems; ``source="hub"`` loads ``hub_name`` instead of the local file."""
         source = options.get("source", "local")
-        rows = load_task_rows(self, split, limit, source, SPLIT_FILES, REQUIRED_FIELDS)
+        rows = [row.data for row in load_task_rows(self, split, limit, source, SPLIT_FILES, SCHEMA)]
         return [
             Problem(
                 task=self.name,

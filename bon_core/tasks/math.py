@@ -11,6 +11,7 @@ import re
 import threading
 from typing import Any
 
+from bon_core.datafiles import Schema
 from bon_core.steps import make_splitter
 from bon_core.tasks.base import Grade
 from bon_core.tasks.data import load_task_rows, resolve_data_dir
@@ -21,7 +22,10 @@ DEFAULT_PROMPT = (
     "Put the final answer in \\boxed{{}}.\n\nProblem: {question}\nSolution:"
 )
 SPLIT_FILES = {"test": "test.jsonl"}
-REQUIRED_FIELDS = ("problem", "answer")
+SCHEMA = Schema(
+    {"problem": str, "answer": str},
+    {"solution": str, "subject": str, "level": (int, str), "unique_id": str},
+)
 
 _BOX_COMMANDS = re.compile(r"\\(?:boxed|fbox)\s*")
 _ANSWER_HEADING = re.compile(r"#\s*Answer\s*\n+\s*(.+?)\s*$", re.DOTALL)
@@ -80,17 +84,17 @@ class MathTask:
     def load(self, split: str = "test", limit: int | None = None, **options: Any) -> list[Problem]:
         """The MATH-500 problems; ``source="hub"`` loads ``hub_name`` instead of the local file."""
         source = options.get("source", "local")
-        rows = load_task_rows(self, split, limit, source, SPLIT_FILES, REQUIRED_FIELDS)
+        rows = load_task_rows(self, split, limit, source, SPLIT_FILES, SCHEMA)
         return [
             Problem(
                 task=self.name,
-                source_id=row.get("unique_id") or f"{split}-{index}",
-                question=row["problem"],
-                reference=row["answer"],
-                solution=row.get("solution"),
-                metadata={"subject": row.get("subject"), "level": row.get("level"), "split": split},
+                source_id=row.data.get("unique_id") or f"{split}-{row.index}",
+                question=row.data["problem"],
+                reference=row.data["answer"],
+                solution=row.data.get("solution"),
+                metadata={"subject": row.data.get("subject"), "level": row.data.get("level"), "split": split},
             )
-            for index, row in enumerate(rows)
+            for row in rows
         ]
 
     def format_prompt(self, problem: Problem) -> str:

@@ -6,7 +6,17 @@ MLflow) happen inside the commands, so ``bon --help`` stays fast.
 
 from __future__ import annotations
 
-from flows.cli import db_cmd, deploy_cmd, generate_cmd, pipeline_cmd, prm_cmd, prm_eval_cmd, tasks_cmd  # noqa: F401
+from flows.cli import (  # noqa: F401
+    db_cmd,
+    deploy_cmd,
+    generate_cmd,
+    pipeline_cmd,
+    prm_cmd,
+    prm_eval_cmd,
+    runs_cmd,
+    study_cmd,
+    tasks_cmd,
+)
 from flows.cli.app import app, main
 
 __all__ = ["app", "main"]

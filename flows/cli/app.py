@@ -29,6 +29,11 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
     _state["debug"] = debug
 
 
+def debugging() -> bool:
+    """Whether ``--debug`` was given: tracebacks and Prefect's own error logs are shown."""
+    return _state["debug"] or "--debug" in sys.argv
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning user errors into one clear line."""
     try:
@@ -46,7 +51,7 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             err_console.print("Aborted.")
             sys.exit(1)
-        if _state["debug"] or "--debug" in sys.argv:
+        if debugging():
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)

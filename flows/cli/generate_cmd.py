@@ -71,6 +71,16 @@ def generate_cmd(
 ) -> None:
     """Sample N candidates per problem from a policy and show their steps and correctness (or write JSONL, or
     store them as a run with --run)."""
+    from flows.cli import checks
+
+    checks.task(task)
+    for option, value in (("-n", n), ("--limit", limit), ("--max-new-tokens", max_new_tokens),
+                          ("--batch-size", batch_size), ("--shard-size", shard_size)):  # fmt: skip
+        checks.positive(option, value)
+    checks.non_negative("--temperature", temperature)
+    if not 0.0 < top_p <= 1.0:
+        raise BonError(f"--top-p must be in (0, 1], got {top_p}")
+    checks.model_reference("--policy", policy, fmt="hf")  # a directory or a Hub id (train one: bon train-policy)
     if run is not None:
         _generate_into_store(run, task, policy, n, limit, split, temperature, top_p, max_new_tokens, seed,
                              batch_size, shard_size, config)  # fmt: skip
@@ -86,8 +96,6 @@ def generate_cmd(
         gen_config = GenerationConfig(
             temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size
         )
-        if not Path(policy).exists():
-            raise ValueError(f"--policy {policy!r}: no such directory (train one with `bon train-policy --out`)")
         backend = get_backend("hf", model=policy)
         problems = task_obj.load(split, limit=limit)
     except ValueError as exc:

@@ -1,8 +1,11 @@
-"""``bon demo``, ``bon score``, ``bon evaluate`` and ``bon runs``: the flows, from the command line."""
+"""``bon demo``, ``bon score``, ``bon evaluate``, ``bon select`` and ``bon bench``: the flows, from the command line.
+
+Every command checks its inputs (:mod:`flows.cli.checks`) before a flow starts."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -10,35 +13,50 @@ import typer
 from flows.cli.app import BonError, app, console
 
 ConfigOption = typer.Option(None, "--config", help="A bon.toml (settings and defaults) to read.", show_default=False)
-runs_app = typer.Typer(help="List and inspect stored runs.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
 
 
-def flow_environment(config: Path | None = None):
-    """Settings with the home folder created, Prefect and MLflow configured; the store must be at head."""
+def flow_environment(config: Path | None = None, check_store: Callable[[str], None] | None = None):
+    """Settings with the home folder created, Prefect and MLflow configured; the store must be at head. A store
+    password leaves the URL for ``PGPASSWORD`` (see ``flows.runtime.password_to_environment``).
+    ``check_store(database_url)`` runs as soon as the store is open, before the slow MLflow set-up, so a wrong run
+    name fails fast."""
     from db.errors import StoreError
-    from flows.runtime import configure_mlflow, configure_prefect, quiet_libraries
+    from flows.cli.app import debugging
+    from flows.runtime import (
+        configure_mlflow,
+        configure_prefect,
+        password_to_environment,
+        quiet_flow_errors,
+        quiet_libraries,
+    )
     from flows.settings import ensure_home, load_settings
     from flows.store import engine_for
 
     quiet_libraries()
+    if not debugging():
+        quiet_flow_errors()
     try:
         settings = load_settings(config)
     except ValueError as exc:
         raise BonError(str(exc)) from None
+    password_to_environment(settings)
     ensure_home(settings)
     configure_prefect(settings)
     try:
         engine_for(settings.database_url)
     except StoreError as exc:
         raise BonError(str(exc)) from None
+    if check_store is not None:
+        check_store(settings.database_url)
     configure_mlflow(settings)
     return settings
 
 
 @app.command("demo")
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="Smoke-test sizes (same code path, about a minute or two)."),
+    quick: bool = typer.Option(
+        False, "--quick", help="Smoke-test sizes (same code path, about a minute); registers as REGISTRY-quick."
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """The main job, offline on the arith task: train a policy, generate N=16 pools, train a PRM and an ORM,
@@ -46,26 +64,45 @@ def demo(
     _init_store(config)  # the demo is the first thing a newcomer runs: it creates its store if needed
     settings = flow_environment(config)  # before Prefect is imported: it reads its settings at import
     from flows.cli.progress_ui import progress_bars
+    from flows.cli.render import markdown_tables
     from flows.pipeline import DemoConfig, pipeline_flow
 
     demo_config = DemoConfig.quick() if quick else DemoConfig()
+    registry = demo_registry(settings.registry_name, quick)
     started = time.perf_counter()
     with progress_bars():
         result = pipeline_flow(
-            settings.database_url, str(settings.home), config=_asdict(demo_config), registry=settings.registry_name
+            settings.database_url, str(settings.home), config=_asdict(demo_config), registry=registry
         )
     elapsed = time.perf_counter() - started
-    console.print(result.evaluation.markdown, soft_wrap=True)
+    for renderable in markdown_tables(result.evaluation.markdown, title=f"{demo_config.prefix}-test: accuracy (%)"):
+        console.print(renderable)
+    for renderable in markdown_tables(result.comparison.markdown, title="PRM vs ORM vs a free baseline, paired"):
+        console.print(renderable)
     console.print(f"policy greedy accuracy: {result.policy_accuracy:.1%}")
     for label, trained in (("PRM", result.prm), ("ORM", result.orm)):
         if trained is not None:
-            decision = "promoted to champion" if trained.promoted else "kept the current champion"
-            console.print(
-                f"{label}: val step AUROC {trained.best_val_auroc:.3f}, val best@N "
-                f"{trained.val_best_at_n:.3f}, {trained.registered_name} v{trained.registered_version} ({decision})"
-            )
+            val = f", val best@N {trained.val_best_at_n:.3f}" if trained.val_best_at_n is not None else ""
+            console.print(f"{label}: val step AUROC {trained.best_val_auroc:.3f}{val}")
+            print_promotion(trained.registered_name, trained.registered_version)
     console.print(f"\nfinished in {elapsed:.0f} s", soft_wrap=True)
     _where(settings, result.evaluation.plots)
+
+
+def demo_registry(name: str, quick: bool) -> str:
+    """The registered-model name the demo's PRM uses (its ORM replaces ``prm`` by ``orm``): a ``--quick`` model,
+    evaluated on another run and N, gets names of its own (``bon-prm-quick``, ``bon-orm-quick``) so it is never
+    compared with, or promoted over, a full demo's model."""
+    return f"{name}-quick" if quick else name
+
+
+def print_promotion(name: str | None, version: str | None) -> None:
+    """Print what the registry's promotion rule decided for a registered version, and why."""
+    if name and version:
+        from flows.registry import promotion_reason
+
+        console.print(f"  {promotion_reason(name, version) or f'registered as {name} v{version}'}", soft_wrap=True,
+                      markup=False)  # fmt: skip
 
 
 def _init_store(config: Path | None) -> None:
@@ -92,17 +129,15 @@ def _asdict(cfg) -> dict:
 
 def _where(settings, plots) -> None:
     from db.errors import mask_url
+    from flows.settings import query_hint
 
-    console.print(
-        f"store:   {mask_url(settings.database_url)}  (query it: sqlite3 {settings.database_url.removeprefix('sqlite:///')})",
-        soft_wrap=True,
-    )
-    console.print(
-        f"MLflow:  {settings.mlflow_tracking_uri}  (UI: mlflow ui --backend-store-uri {settings.mlflow_tracking_uri})",
-        soft_wrap=True,
-    )
+    hint = query_hint(settings.database_url)
+    console.print(f"store:   {mask_url(settings.database_url)}" + (f"  (query it: {hint})" if hint else ""),
+                  soft_wrap=True, markup=False)  # fmt: skip
+    tracking = mask_url(settings.mlflow_tracking_uri)
+    console.print(f"MLflow:  {tracking}  (UI: mlflow ui --backend-store-uri {tracking})", soft_wrap=True, markup=False)
     for plot in plots:
-        console.print(f"plot:    {plot}", soft_wrap=True)
+        console.print(f"plot:    {plot}", soft_wrap=True, markup=False)
 
 
 @app.command("score")
@@ -114,7 +149,12 @@ def score(
     config: Path | None = ConfigOption,
 ) -> None:
     """Score a stored run's candidates with a PRM/ORM (skips what that scorer already scored)."""
-    settings = flow_environment(config)
+    from flows.cli import checks
+
+    checks.prm_format(prm_format)
+    checks.positive("--shard-size", shard_size)
+    settings = flow_environment(config, lambda url: checks.stored_run(url, run))
+    checks.model_reference("--prm", prm, prm_format)
     from flows.cli.progress_ui import progress_bars
     from flows.score import run_score
 
@@ -134,62 +174,61 @@ def evaluate(
     run: str = typer.Option(..., "--run", help="Name of the stored, scored run."),
     scorer: list[str] = typer.Option([], "--scorer", help="Scorer NAME[:VERSION]=AGG[,AGG...]; repeatable."),
     n: int | None = typer.Option(None, "-n", help="Pool size (default: the full stored pool)."),
+    validation_run: str | None = typer.Option(
+        None,
+        "--validation-run",
+        help="Run of other problems scored by the first scorer: early_stop's threshold is "
+        "a quantile of its scores (without it, early_stop is skipped).",
+    ),
+    threshold_quantile: float = typer.Option(0.9, "--threshold-quantile", help="That quantile, in [0, 1]."),
     config: Path | None = ConfigOption,
 ) -> None:
     """Select and evaluate: every strategy × scorer × aggregation × N, stored and logged; prints the table."""
-    settings = flow_environment(config)
-    from flows.select_evaluate import select_evaluate_flow
+    from flows.cli import checks
 
     labels: dict[str, list[str]] = {}
     for item in scorer:
         name, _, aggs = item.partition("=")
         labels[name] = [a for a in aggs.split(",") if a] or ["min"]
+        for how in labels[name]:
+            checks.aggregation(f"aggregation in --scorer {item!r}:", how)
+    checks.positive("-n", n)
+    if not 0.0 <= threshold_quantile <= 1.0:
+        raise BonError(f"--threshold-quantile must be in [0, 1], got {threshold_quantile}")
+
+    def check_store(url: str) -> None:
+        for name in (run, *([validation_run] if validation_run else [])):
+            checks.stored_run(url, name)
+        for name in labels:
+            checks.stored_scorer(url, name)
+
+    settings = flow_environment(config, check_store)
+    from flows import progress
+    from flows.cli.progress_ui import progress_bars
+    from flows.cli.render import markdown_tables
+    from flows.select_evaluate import select_evaluate_flow
+
     primary = f"{next(iter(labels))}:{labels[next(iter(labels))][0]}" if labels else None
-    report = select_evaluate_flow(
-        settings.database_url, run, labels, primary=primary, n=n, out_dir=str(settings.home / "results")
-    )
-    console.print(report.markdown, soft_wrap=True)
+    with progress_bars():
+        progress.start("evaluate", f"evaluating {run} (strategies x scorers x N)", None)
+        report = select_evaluate_flow(
+            settings.database_url, run, labels, primary=primary, n=n, out_dir=str(settings.home / "results"),
+            validation_run=validation_run, threshold_quantile=threshold_quantile,
+        )  # fmt: skip
+        progress.advance("evaluate", 1, "done")
+    for renderable in markdown_tables(report.markdown, title=f"{run}: accuracy (%)"):
+        console.print(renderable)
     for plot in report.plots:
-        console.print(f"plot: {plot}", soft_wrap=True)
+        console.print(f"plot: {plot}", soft_wrap=True, markup=False)
+    if validation_run and labels:
+        from flows.step_analysis import analyse_scorers
 
-
-@runs_app.command("list")
-def runs_list(config: Path | None = ConfigOption) -> None:
-    """Stored runs with their status and candidate counts."""
-    from rich.table import Table
-
-    from db import reads
-    from flows.store import transaction
-
-    settings = flow_environment(config)
-    table = Table("id", "name", "task", "status", "candidates", "created")
-    with transaction(settings.database_url) as session:
-        for run in reads.list_runs(session):
-            count = len(reads.existing_sample_keys(session, run.id))
-            table.add_row(str(run.id), run.name, run.task, run.status, str(count), str(run.created_at)[:19])
-    console.print(table)
-
-
-@runs_app.command("show")
-def runs_show(name: str = typer.Argument(..., help="Run name or id."), config: Path | None = ConfigOption) -> None:
-    """One run: its settings, provenance and evaluations."""
-    from db import reads
-    from flows.store import transaction
-
-    settings = flow_environment(config)
-    with transaction(settings.database_url) as session:
-        try:
-            run = reads.get_run(session, int(name) if name.isdigit() else name)
-        except (KeyError, ValueError, LookupError) as exc:
-            raise BonError(str(exc)) from None
-        points = reads.load_evaluations(session, run.id)
-    console.print(f"[bold]{run.name}[/] (id {run.id}) task={run.task} status={run.status}", soft_wrap=True)
-    console.print(f"policy: {run.policy}\ngeneration: {run.generation_config}", soft_wrap=True)
-    console.print(f"MLflow run: {run.mlflow_run_id}  Prefect flow run: {run.prefect_flow_run_id}", soft_wrap=True)
-    if points:
-        from bon_core.results import results_table, to_markdown
-
-        console.print(to_markdown(results_table(p for p in points if p.metric == "accuracy")), soft_wrap=True)
+        # thresholds from the validation run's stored scores; no twin pairs (they need the models themselves)
+        comparison = analyse_scorers(
+            settings.database_url, run, validation_run, {name: (None, hows[0]) for name, hows in labels.items()}
+        )
+        for renderable in markdown_tables(comparison.markdown, title="scorers vs a free baseline, paired"):
+            console.print(renderable)
 
 
 @app.command("select")
@@ -197,7 +236,9 @@ def select_command(
     run: str = typer.Option(..., "--run", help="Name of the stored run."),
     strategy: str = typer.Option("max", "--strategy", help="max, majority, weighted, composite, early_stop, ..."),
     scorer: str | None = typer.Option(None, "--scorer", help="Scorer NAME[:VERSION] (needed by score-based rules)."),
-    aggregation: str = typer.Option("min", "--aggregation", help="min, prod, last, mean or sum."),
+    aggregation: str = typer.Option(
+        "min", "--aggregation", help="How step scores become one: min, prod, last, mean, sum."
+    ),
     param: list[str] = typer.Option([], "--param", help="Strategy parameter KEY=VALUE (JSON value); repeatable."),
     n: int | None = typer.Option(None, "-n", help="Use the first N samples of each pool (default: all)."),
     show: int = typer.Option(10, "--show", help="How many selections to print."),
@@ -206,10 +247,16 @@ def select_command(
     """Apply one selection strategy to every problem of a stored run; stores and prints the selections."""
     import json
 
+    from flows.cli import checks
+
+    checks.strategy(strategy)
+    checks.aggregation("--aggregation", aggregation)
+    checks.positive("-n", n)
+
     from rich.table import Table
 
     from bon_core.evaluation import group_pools
-    from bon_core.select import select
+    from bon_core.select import STRATEGIES, select
     from bon_core.tasks import get_task
     from db import reads, repository
     from flows.select_evaluate import _scorer_id
@@ -244,6 +291,8 @@ def select_command(
         except ValueError as exc:
             raise BonError(str(exc)) from None
         ids = repository.upsert_problems(session, problems)
+        if strategy in STRATEGIES and not STRATEGIES[strategy].uses_scorer(params):  # e.g. majority: no scorer read
+            scorer_id = None
         repository.insert_selections(session, stored.id, ids, chosen, scorer_id=scorer_id)
     table = Table("problem", "selected sample", "answer", "correct")
     for s in chosen[:show]:

@@ -19,8 +19,8 @@ def train_prm_command(
     out: Path = typer.Option(..., "--out", help="Directory to save the trained PRM to."),
     kind: str = typer.Option("prm", "--kind", help="prm (step labels) or orm (final-answer label only)."),
     max_steps: int = typer.Option(300, "--max-steps", help="Optimizer steps."),
-    batch_size: int = typer.Option(8, "--batch-size"),
-    learning_rate: float = typer.Option(5e-5, "--lr"),
+    batch_size: int = typer.Option(8, "--batch-size", help="Solutions per optimizer step."),
+    learning_rate: float = typer.Option(5e-5, "--lr", help="Peak learning rate (AdamW, linear decay)."),
     eval_steps: int = typer.Option(50, "--eval-steps", help="Steps between validation AUROC checks."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of the records held out for validation."),
     max_length: int = typer.Option(1024, "--max-length", help="Tokens per solution; longer problems are cut."),
@@ -29,7 +29,8 @@ def train_prm_command(
         "hidden",
         "--head-inputs",
         help="hidden: the head reads the base's hidden state at each step tag; likelihood: how likely the base, "
-        "as a language model, finds each step (causal bases with tied embeddings).",
+        "as a language model, finds each step and the steps before it (causal bases with tied embeddings); "
+        "hidden+likelihood: the hidden state and the step's own likelihood.",
     ),
     lm_loss_weight: float = typer.Option(
         0.0, "--lm-loss-weight", help="Also train the base as a language model on fully correct solutions."
@@ -42,18 +43,43 @@ def train_prm_command(
         None, "--register", help="MLflow registered-model name [default: bon-BASE-KIND for a named base like minilm]."
     ),
     no_register: bool = typer.Option(False, "--no-register", help="Log to MLflow but do not register the model."),
-    seed: int = typer.Option(0, "--seed"),
+    validation_run: str | None = typer.Option(
+        None,
+        "--validation-run",
+        help="Stored run (of problems not trained on) on which best@N decides promotion to champion; without it "
+        "a registered model is never promoted.",
+    ),
+    val_aggregation: str | None = typer.Option(
+        None, "--val-aggregation", help="Aggregation of step scores for that best@N [default: min; last for an ORM]."
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the validation split, the head's initialisation and shuffling."
+    ),
     config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
 ) -> None:
     """Train a PRM/ORM (early stopping on validation step AUROC), save it in the bon format, log it to MLflow and
-    register it."""
+    register it; it becomes the registry's champion only if its best@N on --validation-run beats the champion's on
+    the same run, N and metric."""
     from bon_core.prm.bases import NAMED_BASES, resolve_base_model
     from bon_core.stepdata import parse_spec
+    from flows.cli import checks
     from flows.cli.pipeline_cmd import flow_environment
 
     if (data_arg is None) == (data is None):
         raise BonError("give the training data once: --data FORMAT:PATH (or as the first argument)")
     source = data or data_arg
+    checks.known("--kind", kind, ("prm", "orm"))
+    for option, value in (("--max-steps", max_steps), ("--batch-size", batch_size), ("--lr", learning_rate),
+                          ("--eval-steps", eval_steps), ("--max-length", max_length)):  # fmt: skip
+        checks.positive(option, value)
+    checks.non_negative("--lm-loss-weight", lm_loss_weight)
+    from bon_core.prm.model import HEAD_INPUTS
+
+    checks.known("--head-inputs", head_inputs, HEAD_INPUTS)
+    if not 0.0 < val_fraction < 1.0:
+        raise BonError(f"--val-fraction must be in (0, 1), got {val_fraction}")
+    if val_aggregation is not None:
+        checks.aggregation("--val-aggregation", val_aggregation)
     try:
         if not source.startswith("run:"):
             parse_spec(source)  # a bad spec fails here, before Prefect and MLflow start
@@ -61,7 +87,9 @@ def train_prm_command(
     except ValueError as exc:
         raise BonError(str(exc)) from exc
     name = None if no_register else register or (f"bon-{base}-{kind}" if base in NAMED_BASES else None)
-    settings = flow_environment(config)  # before Prefect is imported
+    stored = ([source[4:]] if source.startswith("run:") else []) + ([validation_run] if validation_run else [])
+    # before Prefect is imported; the runs must be in the store
+    settings = flow_environment(config, lambda url: [checks.stored_run(url, name) for name in stored])
     from flows.cli.progress_ui import progress_bars
     from flows.train import train_prm_flow
 
@@ -74,16 +102,22 @@ def train_prm_command(
         with progress_bars():
             trained = train_prm_flow(
                 source, str(base_dir), str(out), kind=kind, database_url=settings.database_url, register_as=name,
-                config=train_config, spec={"max_length": max_length, "head": {"inputs": head_inputs}},
+                validation_run=validation_run, val_aggregation=val_aggregation, config=train_config,
+                spec={"max_length": max_length, "head": {"inputs": head_inputs}},
             )  # fmt: skip
     except ValueError as exc:
         raise BonError(str(exc)) from exc
     where = f", registered as {trained.registered_name} v{trained.registered_version}" if name else ""
+    val = f", best@N {trained.val_best_at_n:.3f} on {validation_run}" if trained.val_best_at_n is not None else ""
     console.print(
-        f"saved {kind} to {out}: best val step AUROC {trained.best_val_auroc:.3f}{where}; "
+        f"saved {kind} to {out}: best val step AUROC {trained.best_val_auroc:.3f}{val}{where}; "
         f"took {trained.seconds:.0f} s (load, train, save, log)",
         soft_wrap=True,
     )
+    if name:
+        from flows.cli.pipeline_cmd import print_promotion
+
+        print_promotion(trained.registered_name, trained.registered_version)
 
 
 @app.command("score-steps")

@@ -11,7 +11,13 @@ from flows.cli.app import BonError, app, console
 
 @app.command("eval-prm")
 def eval_prm_command(
-    data: str = typer.Option(..., "--data", help="A step-labelled file, directory or glob (or FORMAT:PATH)."),
+    data: str = typer.Option(
+        ...,
+        "--data",
+        help="Step-labelled data (or FORMAT:DATA): a .jsonl/.json/.parquet file, a directory or glob of them, "
+        "DIR@SPLIT[,SPLIT] for a data set saved with save_to_disk, or hub:NAME[@SPLIT,...] for Hugging Face Hub "
+        "splits. Each file or split is one subset.",
+    ),
     format: str = typer.Option(..., "--format", help="processbench or prmbench (any step-data reader name works)."),
     prm: str = typer.Option(..., "--prm", help="A bon PRM directory, or models:/NAME@ALIAS / models:/NAME/VERSION."),
     base: str = typer.Option(
@@ -20,26 +26,36 @@ def eval_prm_command(
     validation_fraction: float = typer.Option(
         0.2, "--validation-fraction", help="Share of the problems used to choose each scorer's threshold."
     ),
-    limit: int = typer.Option(0, "--limit", help="Use only the first N solutions of each file (0 = all)."),
+    limit: int = typer.Option(
+        0,
+        "--limit",
+        help="Use a random sample of N solutions per subset (seeded by --seed), keeping its mix of all-correct and "
+        "wrong solutions (0 = all).",
+    ),
     max_length: int = typer.Option(0, "--max-length", help="Tokens per scoring window (0 = the PRM's own)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the validation split and the baseline's fresh head."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the --limit sample, the validation split and the baseline's fresh head."
+    ),
     config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
 ) -> None:
-    """Print step AUROC and ProcessBench F1 (threshold chosen on a validation split, printed) per file and overall,
-    for the PRM, the untrained encoder with a fresh head and the position-length baseline; stores them in the
-    ``evaluations`` table and MLflow."""
+    """Print step AUROC and ProcessBench F1 per subset (file or split) and overall — pooled, and as the mean of
+    per-subset F1 that ProcessBench publishes — for the PRM, the untrained encoder with a fresh head and the
+    position-length baseline; stores them in the ``evaluations`` table and MLflow. Thresholds are chosen per subset
+    on its validation part (the pooled validation split where that part lacks correct or wrong solutions, said so)
+    and printed. The data and the validation split are checked before any model is loaded."""
     from bon_core.prm.bases import resolve_base_model
-    from bon_core.stepdata import READERS, parse_spec
-    from bon_core.stepdata.io import expand_paths
+    from bon_core.prm_eval import prepare_split
+    from bon_core.stepdata import READERS, read_subsets
 
     if format not in READERS:
         raise BonError(f"unknown --format {format!r}; known: {', '.join(READERS)}")
+    if limit < 0:
+        raise BonError(f"--limit must be >= 0, got {limit}")
     try:
-        _, path = parse_spec(data, format)
-        expand_paths(path)
-        base_dir = resolve_base_model(base)
         if not 0.0 < validation_fraction < 1.0:
             raise ValueError(f"--validation-fraction must be in (0, 1), got {validation_fraction}")
+        split = prepare_split(read_subsets(data, format, limit or None, seed), validation_fraction, seed)
+        base_dir = resolve_base_model(base)
     except ValueError as exc:
         raise BonError(str(exc)) from exc
     if not prm.startswith("models:/") and not (Path(prm) / "bon_prm.json").is_file():
@@ -57,18 +73,27 @@ def eval_prm_command(
     except ValueError as exc:
         raise BonError(str(exc)) from exc
     console.print(result.markdown, soft_wrap=True, markup=False)
-    thresholds = sorted({(f.scorer, f.threshold) for f in result.figures})
-    console.print(
-        "thresholds (chosen on the validation split): " + ", ".join(f"{s} {t:.3f}" for s, t in thresholds),
-        soft_wrap=True,
-        markup=False,
-    )
+    console.print(thresholds_line(result.figures), soft_wrap=True, markup=False)
+    for note in split.plan.notes:
+        console.print(f"note: {note}", soft_wrap=True, markup=False)
     console.print(
         f"{result.validation_solutions} validation / {result.test_solutions} test solutions; stored as run "
         f"{result.run_name!r} (MLflow run {result.mlflow_run_id}) in {result.seconds:.0f} s",
         soft_wrap=True,
         markup=False,
     )
+
+
+def thresholds_line(figures) -> str:
+    """``thresholds (chosen on the validation split, per subset): PRM: a 0.420, b 0.510; ...`` (per scorer)."""
+    from bon_core.prm_eval import GROUP_LABELS
+
+    per_scorer: dict[str, list[str]] = {}
+    for f in figures:
+        if f.group not in GROUP_LABELS:
+            per_scorer.setdefault(f.scorer, []).append(f"{f.group} {f.threshold:.3f}")
+    parts = [f"{scorer}: {', '.join(items)}" for scorer, items in per_scorer.items()]
+    return "thresholds (chosen on the validation split, per subset): " + "; ".join(parts)
 
 
 def flow_environment_for(config: Path | None):

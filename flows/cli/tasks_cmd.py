@@ -17,10 +17,33 @@ def _shorten(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def plain_docstring(text: str) -> str:
+    """The first line of a docstring without reST markup: ``code`` -> code, :role:`target` -> target, and a
+    leading ``name: `` (a module docstring naming its subject) dropped."""
+    import re
+
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    line = re.sub(r":\w+:`~?([^`]+)`", r"\1", line)
+    line = re.sub(r"``([^`]+)``", r"\1", line)
+    return re.sub(r"^\w+: ", "", line)
+
+
+def _description(task) -> str:
+    """A task's ``description``, else the first line of its module's docstring (what the task is), as plain text."""
+    import sys
+
+    described = getattr(task, "description", None)
+    if described:
+        return described
+    module = sys.modules.get(type(task).__module__)
+    return plain_docstring((module.__doc__ if module else None) or type(task).__doc__ or "")
+
+
 @tasks_app.command("list")
 def list_tasks() -> None:
     """List the task names with a one-line description each."""
     from rich.table import Table
+    from rich.text import Text
 
     from bon_core.tasks import TASK_NAMES, get_task
 
@@ -30,10 +53,10 @@ def list_tasks() -> None:
     for name in TASK_NAMES:
         try:
             task = get_task(name)
-            description = getattr(task, "description", None) or (type(task).__doc__ or "").strip().splitlines()[0]
+            description = _description(task)
         except Exception as exc:  # noqa: BLE001 - one broken task must not hide the others
             description = f"(unavailable: {exc})"
-        table.add_row(name, description)
+        table.add_row(name, Text(description))
     console.print(table)
 
 
@@ -47,6 +70,7 @@ def show_task(
 ) -> None:
     """Show the first problems of a task as parsed: id, question and reference answer."""
     from rich.table import Table
+    from rich.text import Text
 
     from bon_core.tasks import get_task
 
@@ -61,5 +85,8 @@ def show_task(
     table.add_column("question")
     table.add_column("reference answer", style="green")
     for problem in problems:
-        table.add_row(problem.source_id, _shorten(problem.question, width), _shorten(problem.reference, width))
+        # Text, not markup: a question's "\[" or "[b]" is LaTeX or data, printed as is.
+        table.add_row(
+            Text(problem.source_id), Text(_shorten(problem.question, width)), Text(_shorten(problem.reference, width))
+        )
     console.print(table)
