@@ -137,7 +137,7 @@ def study_prm_vs_orm_flow(
         validation = [from_candidate(val_by_id[c.problem_id], c) for c in val_candidates if c.steps]
     lm_examples = reference_examples(**lm_problems) if lm_problems else []
     all_contrastive = contrastive_examples(**contrastive) if contrastive else []
-    contrastive_problems = sorted({e.problem for e in all_contrastive}, key=[e.problem for e in all_contrastive].index)
+    contrastive_problems = list(dict.fromkeys(e.problem for e in all_contrastive))  # in generation order
     config = dict(config or {})
     budgets = tuple(sorted(budgets))
     cells = []
