@@ -72,6 +72,19 @@ def _twin_pairs(model_uri: str, problems: list[Any], seed: int) -> list[tuple[fl
     return [(scores[i][-1], scores[i + len(twins)][-1]) for i in range(len(twins))]
 
 
+def _best_of_pools(candidates: list[Any], scores: dict[tuple[str, int], float]) -> dict[str, float]:
+    """Each problem's best@n (exact expectation over its stored pool); unscored candidates rank last."""
+    from bon_core.evaluation import group_pools
+    from bon_core.metrics import Pool
+    from bon_core.metrics.curves import best_at_k_exact
+
+    return {
+        pid: best_at_k_exact(Pool(pid, pool, tuple(scores.get((c.problem_id, c.sample_index), -1e9) for c in pool)),
+                             len(pool))
+        for pid, pool in group_pools(candidates).items()
+    }  # fmt: skip
+
+
 @task(name="analyse-scorers", cache_policy=NO_CACHE)
 def analyse_scorers(
     database_url: str,
@@ -87,8 +100,6 @@ def analyse_scorers(
     import mlflow
 
     from bon_core.evaluation import group_pools
-    from bon_core.metrics import Pool
-    from bon_core.metrics.curves import best_at_k_exact
     from bon_core.metrics.stats import paired_difference_ci
     from bon_core.metrics.step_analysis import analyse_steps, step_analysis_markdown
     from bon_core.types import MetricPoint
@@ -103,17 +114,13 @@ def analyse_scorers(
             problems = reads.load_problems(session, run_id=reads.get_run(session, test_run).id)
         pairs = _twin_pairs(uri, problems, seed) if uri and task_name == "arith" else []
         analyses.append(analyse_steps(label, list(test.values()), list(validation.values()), pairs))
-        pools = group_pools([c for c in candidates if (c.problem_id, c.sample_index) in test])
-        per_problem[f"{label} ({aggregation})"] = {
-            pid: best_at_k_exact(Pool(pid, pool, tuple(test[(c.problem_id, c.sample_index)].candidate_score
-                                                       for c in pool)), len(pool))
-            for pid, pool in pools.items()
-        }  # fmt: skip
+        # a candidate the scorer could not score (no steps) ranks last, so every pool keeps its n candidates
+        scores = {key: item.candidate_score for key, item in test.items()}
+        per_problem[f"{label} ({aggregation})"] = _best_of_pools(candidates, scores)
+    per_problem[POLICY_BASELINE] = _best_of_pools(
+        candidates, {(c.problem_id, c.sample_index): c.mean_logprob for c in candidates if c.mean_logprob is not None}
+    )
     pools = group_pools(candidates)
-    per_problem[POLICY_BASELINE] = {
-        pid: best_at_k_exact(Pool(pid, pool, tuple(c.mean_logprob or -1e9 for c in pool)), len(pool))
-        for pid, pool in pools.items()
-    }
     names = list(per_problem)
     shared = sorted(set.intersection(*(set(v) for v in per_problem.values())))
     n = max(len(pool) for pool in pools.values())
