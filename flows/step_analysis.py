@@ -107,11 +107,11 @@ def analyse_scorers(
 
     analyses, per_problem = [], {}
     candidates = []
+    with transaction(database_url) as session:
+        problems = reads.load_problems(session, run_id=reads.get_run(session, test_run).id)
     for label, (uri, aggregation) in scorers.items():
         candidates, test = _labelled_scores(database_url, test_run, label, aggregation)
         _, validation = _labelled_scores(database_url, validation_run, label, aggregation)
-        with transaction(database_url) as session:
-            problems = reads.load_problems(session, run_id=reads.get_run(session, test_run).id)
         pairs = _twin_pairs(uri, problems, seed) if uri and task_name == "arith" else []
         analyses.append(analyse_steps(label, list(test.values()), list(validation.values()), pairs))
         # a candidate the scorer could not score (no steps) ranks last, so every pool keeps its n candidates
