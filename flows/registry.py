@@ -99,15 +99,11 @@ def log_prm(prm_dir: str | Path, artifact_name: str = "prm") -> str:
 
 
 def register(model_uri: str, name: str, benchmark: Benchmark | None) -> str:
-    """Register ``model_uri`` as a new version of ``name``, tagged with the benchmark it was evaluated on."""
+    """Register ``model_uri`` as a new version of ``name``, tagged with the benchmark it was evaluated on. The tags
+    are created with the version in one call, so a version never exists with half its benchmark."""
     import mlflow
-    from mlflow import MlflowClient
 
-    version = str(mlflow.register_model(model_uri, name).version)
-    client = MlflowClient()
-    for key, value in (benchmark.tags() if benchmark else {}).items():
-        client.set_model_version_tag(name, version, key, value)
-    return version
+    return str(mlflow.register_model(model_uri, name, tags=benchmark.tags() if benchmark else None).version)
 
 
 def _current_champion(client: Any, name: str) -> tuple[str | None, Benchmark | None]:

@@ -94,13 +94,65 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
+class TrackingUnreachableError(RuntimeError):
+    """The configured MLflow tracking store cannot be reached."""
+
+
+def check_tracking_reachable(uri: str, timeout_s: float = 5.0) -> None:
+    """Fail fast, before any expensive work, when the MLflow tracking store at ``uri`` cannot be reached: an
+    ``http(s)`` server must answer ``GET /health``, a database server must accept a TCP connection. Local stores
+    (files, SQLite) are not checked. MLflow itself would retry an unreachable server for minutes."""
+    import base64
+    import socket
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from db.errors import mask_url
+
+    parts = urlsplit(uri)
+    if not parts.hostname or parts.scheme in ("file", "databricks") or parts.scheme.startswith("sqlite"):
+        return
+    shown = mask_url(uri)
+    hint = "start it, or point MLFLOW_TRACKING_URI / mlflow_tracking_uri in bon.toml at a running store"
+    if parts.scheme in ("http", "https"):
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        request = urllib.request.Request(f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}/health")
+        if parts.username:  # credentials in the URL travel as basic auth, as MLflow's client sends them
+            token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                if response.status == 200:
+                    return
+                why = f"GET /health answered {response.status}"
+        except urllib.error.HTTPError as exc:
+            why = f"GET /health answered {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            why = str(getattr(exc, "reason", exc))
+        raise TrackingUnreachableError(f"MLflow tracking server {shown} is unreachable ({why}); {hint}")
+    try:
+        port = parts.port or {"postgresql": 5432, "mysql": 3306, "mssql": 1433}.get(parts.scheme.split("+")[0])
+    except ValueError:
+        port = None
+    if port is None:
+        return
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise TrackingUnreachableError(f"MLflow tracking store {shown} is unreachable ({exc}); {hint}") from None
+
+
 def configure_mlflow(settings: Settings, experiment: str = "bon") -> str:
-    """Point MLflow at the configured tracking store and make sure ``experiment`` exists; returns its id."""
+    """Point MLflow at the configured tracking store and make sure ``experiment`` exists; returns its id. Raises
+    :class:`TrackingUnreachableError` at once when the store is a server that does not answer."""
     import mlflow
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from flows.settings import absolute_sqlite_url
 
+    check_tracking_reachable(settings.mlflow_tracking_uri)
     mlflow.set_tracking_uri(absolute_sqlite_url(settings.mlflow_tracking_uri))
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     """Locations of bon's state. Unset locations default to files under ``home``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="BON_", toml_file=DEFAULT_CONFIG_FILE, extra="ignore", populate_by_name=True
+        env_prefix="BON_", toml_file=DEFAULT_CONFIG_FILE, extra="forbid", populate_by_name=True
     )
 
     home: Path = Field(Path(".bon"), description="Folder for bon's local state (default ./.bon).")
@@ -99,8 +99,15 @@ def load_settings(config_path: str | Path | None = None, **overrides) -> Setting
     try:
         return cls(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"invalid bon settings: {problems}") from None
+        known = ", ".join(Settings.model_fields)
+        problems = "; ".join(
+            f"unknown setting {'.'.join(map(str, e['loc']))!r} (known: {known})"
+            if e["type"] == "extra_forbidden"
+            else f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors()
+        )
+        source = config_path or (DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).is_file() else None)
+        raise ValueError(f"invalid bon settings{f' in {source}' if source else ''}: {problems}") from None
     except Exception as exc:  # a malformed bon.toml surfaces as a TOML decode error
         if type(exc).__name__ == "TOMLDecodeError":
             raise ValueError(f"cannot parse {config_path or DEFAULT_CONFIG_FILE}: {exc}") from None

@@ -5,6 +5,7 @@ and promoted to ``champion`` when their validation best@N beats the current cham
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class TrainedScorer:
     registered_version: str | None
     promoted: bool | None
     seconds: float
+    resumed_from_step: int | None = None  # the checkpoint a re-run continued from (None: trained from the start)
 
 
 def _on_log(key: str):
@@ -191,7 +193,10 @@ def train_prm_flow(
     started = time.perf_counter()
     spec_obj = PRMSpec.from_json_dict(spec or {})
     local = bool(local_labels_task) and kind == "prm"
-    train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj})
+    # Checkpoints next to the output folder: a killed run resumes from its newest one when re-run with the same
+    # arguments; they are removed once the model is saved and registered.
+    checkpoints = (config or {}).get("output_dir") or f"{Path(out_dir)}.checkpoints"
+    train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj, "output_dir": checkpoints})
     examples = load_examples(database_url, source)
     if contrastive:
         examples = [*examples, *contrastive_examples(**contrastive)]
@@ -215,6 +220,8 @@ def train_prm_flow(
             lm_examples=lm_examples,
         )  # fmt: skip
         prm.save_pretrained(out_dir)
+        if report.resumed_from_step is not None:
+            mlflow.log_metric("resumed_from_step", report.resumed_from_step)
         log_curve("train_loss", report.train_losses)
         log_curve("val_loss", report.val_losses)
         log_curve("val_step_auroc", report.val_aurocs)
@@ -230,11 +237,12 @@ def train_prm_flow(
         if register_as:  # without a benchmark the version is registered but never promoted (see flows.registry)
             name, version = register_as, register(log_prm(out_dir), register_as, benchmark)
             promoted = promote_if_better(name, version, benchmark).promoted
+    shutil.rmtree(checkpoints, ignore_errors=True)
     print(
         f"{kind}: best validation step AUROC {report.best_val_auroc:.3f}"
         + (f", val best@N {val_metric:.3f}" if val_metric is not None else "")
     )
     return TrainedScorer(
         str(Path(out_dir).resolve()), kind, report.best_val_auroc, val_metric, name, version, promoted,
-        time.perf_counter() - started,
+        time.perf_counter() - started, report.resumed_from_step,
     )  # fmt: skip

@@ -155,6 +155,21 @@ def test_published_ports_bind_to_localhost(services):
         assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
 
 
+def test_workers_serve_their_health_endpoint_on_loopback_only(services):
+    for worker in WORKER_SERVICES:
+        env = service_env(services[worker])
+        assert env["PREFECT_WORKER_WEBSERVER_HOST"] == "127.0.0.1"
+        assert f"http://127.0.0.1:{env['PREFECT_WORKER_WEBSERVER_PORT']}/health" in str(services[worker]["healthcheck"])
+
+
+def test_servers_listen_on_every_interface_only_inside_their_containers(services):
+    # prefect-server and mlflow bind 0.0.0.0 so the workers reach them over the compose network; their ports are
+    # published on 127.0.0.1 only (test_published_ports_bind_to_localhost), and nothing else is published.
+    for name in ("prefect-server", "mlflow"):
+        assert command_option(services[name], "--host") == "0.0.0.0"
+        assert all(str(port).startswith("127.0.0.1:") for port in services[name]["ports"])
+
+
 def test_depends_on_waits_for_health_or_completion(services):
     for name, service in services.items():
         depends = service.get("depends_on", {})

@@ -132,3 +132,26 @@ def test_records_from_candidates_and_labelled_solutions():
     assert (record.problem, record.steps, record.labels, record.final_correct) == ("q", ("s1", "s2"), (1.0, 0.0), False)
     with pytest.raises(ValueError, match="2 steps but 1 labels"):
         StepLabelledExample("q", ("a", "b"), (1.0,))
+
+
+@pytest.mark.slow
+def test_training_resumes_from_its_own_checkpoints_only(arith_data, base_dir, tmp_path):
+    from dataclasses import replace
+
+    train = arith_data[0][:300]
+    config = replace(_config("prm", max_steps=20), eval_steps=10, early_stopping_patience=10, output_dir=str(tmp_path))
+    _, first = train_prm(train, config, base_dir)
+    # At the end the trainer keeps the best checkpoint (and the last, if another): the newest one is resumed.
+    kept = max(int(p.name.rsplit("-", 1)[1]) for p in tmp_path.glob("checkpoint-*"))
+    assert first.resumed_from_step is None and first.steps == 20
+    _, again = train_prm(train, config, base_dir)
+    assert again.resumed_from_step == kept and again.steps == 20
+    assert [s for s, _ in again.val_aurocs] == [10, 20]  # the whole run's curve, before and after the resume
+    assert [v for _, v in again.val_aurocs] == pytest.approx([v for _, v in first.val_aurocs], abs=1e-6)
+    # Another config (or other examples) never continues from these checkpoints: they are cleared first.
+    _, other = train_prm(train, replace(config, learning_rate=1e-3), base_dir)
+    assert other.resumed_from_step is None
+    _, fewer = train_prm(train[:200], replace(config, learning_rate=1e-3), base_dir)
+    assert fewer.resumed_from_step is None
+    _, fresh = train_prm(train[:200], replace(config, learning_rate=1e-3, resume=False), base_dir)
+    assert fresh.resumed_from_step is None

@@ -57,8 +57,21 @@ def test_bad_config_is_a_clear_value_error(clean_cwd):
     with pytest.raises(ValueError, match="cannot parse bon.toml"):
         load_settings()
     (clean_cwd / "bon.toml").write_text("registry_name = 3\n")
-    with pytest.raises(ValueError, match="invalid bon settings: registry_name: "):
+    with pytest.raises(ValueError, match="invalid bon settings in bon.toml: registry_name: "):
         load_settings()
+
+
+def test_unknown_keys_in_a_config_file_are_refused_by_name(clean_cwd, monkeypatch):
+    (clean_cwd / "bon.toml").write_text('databse_url = "sqlite:///x.db"\n')  # a typo must not fall back silently
+    with pytest.raises(ValueError, match=r"in bon.toml: unknown setting 'databse_url' \(known: home, database_url"):
+        load_settings()
+    other = clean_cwd / "other.toml"
+    other.write_text("[tool]\nx = 1\n")
+    with pytest.raises(ValueError, match=r"invalid bon settings in .*other.toml: unknown setting 'tool'"):
+        load_settings(other)
+    (clean_cwd / "bon.toml").unlink()
+    monkeypatch.setenv("BON_WORK_POOL", "cpu")  # other programs' BON_* variables (the worker's) are not settings
+    assert load_settings().home == Path(".bon")
 
 
 def test_ensure_home_writes_only_in_cwd(clean_cwd):

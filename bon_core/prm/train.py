@@ -13,12 +13,16 @@ best checkpoint restored at the end. The ORM is the same network trained on one 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from bon_core.prm.model import IGNORE_LABEL, IGNORE_TOKEN, NOT_A_STEP
@@ -51,6 +55,9 @@ class PRMTrainConfig:
     freeze_layers: int = 0  # freeze the embeddings and this many lowest transformer layers (cheaper backward)
     lm_loss_weight: float = 0.0  # next-token loss on fully correct examples' steps (tied-embedding bases only)
     output_dir: str | None = None  # checkpoints; a temporary folder when None
+    # Continue from the newest checkpoint in ``output_dir`` when it was written by the same training (same config
+    # and examples): a killed run picks up where it stopped. Checkpoints of a different training are removed.
+    resume: bool = True
     spec: PRMSpec = field(default_factory=PRMSpec)  # step format, head size, max_length of a new PRM
 
     def __post_init__(self) -> None:
@@ -90,6 +97,7 @@ class TrainReport:
     val_best_at_n: tuple[tuple[int, float], ...] = ()  # validation selection accuracy at each evaluation
     select_metric: str = "auroc"
     best_select_value: float = float("nan")  # the kept checkpoint's ``select_metric``
+    resumed_from_step: int | None = None  # the checkpoint this run continued from (None: trained from the start)
 
 
 def split_by_problem(
@@ -269,7 +277,6 @@ def train_prm(
             "tag_mask": padded("tag_mask", 0),
         }
 
-    history: dict[str, list[tuple[int, float]]] = {"loss": [], "eval_loss": [], "eval_auroc": [], "eval_best_at_n": []}
     val_problems = [e.problem for e in kept_val]
     val_correct = [e.outcome() for e in kept_val]
     last_step = config.kind == "orm"
@@ -295,15 +302,17 @@ def train_prm(
             "best_at_n": selection_accuracy(scores, val_problems, val_correct),
         }
 
-    class _Record(TrainerCallback):
+    class _Report(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            for key in history:
-                if logs and key in logs:
-                    history[key].append((state.global_step, float(logs[key])))
-            if on_log is not None:
-                on_log(state.global_step, state.max_steps, dict(logs or {}))
+            on_log(state.global_step, state.max_steps, dict(logs or {}))
 
     with tempfile.TemporaryDirectory(prefix="bon-prm-") as scratch:
+        resume_from = None
+        if config.output_dir:
+            fingerprint = training_fingerprint(config, train_rows, val_rows)
+            resume_from = resumable_checkpoint(config.output_dir, fingerprint) if config.resume else None
+            if resume_from is None:
+                start_checkpoints(config.output_dir, fingerprint)
         args = TrainingArguments(
             output_dir=config.output_dir or scratch,
             per_device_train_batch_size=config.batch_size,
@@ -319,7 +328,8 @@ def train_prm(
             save_strategy="steps",
             save_steps=config.eval_steps,
             save_total_limit=1,
-            save_only_model=True,
+            save_only_model=not config.output_dir,  # optimizer, scheduler and RNG states too, where resumable
+            restore_callback_states_from_checkpoint=True,  # early stopping's patience count survives a resume
             logging_steps=max(1, config.eval_steps // 5),
             load_best_model_at_end=True,
             metric_for_best_model=config.select_metric,
@@ -346,12 +356,17 @@ def train_prm(
             eval_dataset=val_rows,
             data_collator=collate,
             compute_metrics=validation_metrics,
-            callbacks=[EarlyStoppingCallback(config.early_stopping_patience), _Record()],
+            callbacks=[EarlyStoppingCallback(config.early_stopping_patience)] + ([_Report()] if on_log else []),
         )
         trainer.remove_callback(PrinterCallback)  # no log dicts on stdout; ``on_log`` reports progress
         started = time.perf_counter()
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         seconds = time.perf_counter() - started
+        # The whole run's curves, before and after a resume (the trainer state carries the earlier log).
+        history = {
+            key: [(int(e["step"]), float(e[key])) for e in trainer.state.log_history if key in e]
+            for key in ("loss", "eval_loss", "eval_auroc", "eval_best_at_n")
+        }
         best = trainer.state.best_metric
         best_step = _step_of(trainer.state.best_model_checkpoint)
     prm.model.to(prm.device).eval()
@@ -370,8 +385,53 @@ def train_prm(
         val_best_at_n=tuple(history["eval_best_at_n"]),
         select_metric=config.select_metric,
         best_select_value=float(best) if best is not None else float("nan"),
+        resumed_from_step=_step_of(str(resume_from)) if resume_from else None,
     )
     return prm, report
+
+
+FINGERPRINT_FILE = "bon_training.json"
+
+
+def training_fingerprint(config: PRMTrainConfig, train_rows: Sequence[dict], val_rows: Sequence[dict]) -> str:
+    """A hash of what decides a training run's course: the config (but where checkpoints go and whether to resume)
+    and the exact training and validation rows. Checkpoints are resumed only under the same fingerprint."""
+    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "resume")}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for rows in (train_rows, val_rows):
+        digest.update(json.dumps(list(rows), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def resumable_checkpoint(output_dir: str, fingerprint: str) -> Path | None:
+    """The newest complete ``checkpoint-N`` in ``output_dir`` written under ``fingerprint``, or None."""
+    folder = Path(output_dir)
+    marker = folder / FINGERPRINT_FILE
+    try:
+        if json.loads(marker.read_text())["fingerprint"] != fingerprint:
+            return None
+    except (OSError, ValueError, KeyError):
+        return None
+    # A checkpoint is complete once its trainer state is written in full (the trainer writes it last).
+    complete = [c for c in folder.glob("checkpoint-*") if _step_of(str(c)) and _readable_json(c / "trainer_state.json")]
+    return max(complete, key=lambda c: _step_of(str(c)) or 0, default=None)
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def start_checkpoints(output_dir: str, fingerprint: str) -> None:
+    """Make ``output_dir`` hold only this training's checkpoints: remove other ones, record ``fingerprint``."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("checkpoint-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    (folder / FINGERPRINT_FILE).write_text(json.dumps({"fingerprint": fingerprint}))
 
 
 def _step_of(checkpoint: str | None) -> int | None:

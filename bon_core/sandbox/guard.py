@@ -32,6 +32,7 @@ TAMPERED_PREFIX = b"bon-tampered:"
 
 _PREAMBLE = """\
 import resource as _bon_resource
+_bon_limit = _bon_soft = _bon_hard = None  # defined even when there are no limits to set (a container sets its own)
 for _bon_limit, _bon_soft, _bon_hard in {rlimits!r}:
     _bon_resource.setrlimit(getattr(_bon_resource, _bon_limit), (_bon_soft, _bon_hard))
 del _bon_resource, _bon_limit, _bon_soft, _bon_hard
@@ -101,7 +102,8 @@ def _bon_guard(nonce_fd, result_fd, done_line):
                 state[1] = True
                 what = tampered()
                 write(result_fd, nonce if what is None else {tampered_prefix!r} + what.encode())
-                close(result_fd)
+                if {close_result!r}:
+                    close(result_fd)
             finally:
                 state[0] = False
             return
@@ -136,9 +138,17 @@ BLOCKED_EVENTS = (
 
 
 def wrap_program(
-    program: str, rlimits: list[tuple[str, int, int]], block_socket: bool, nonce_fd: int, result_fd: int
+    program: str,
+    rlimits: list[tuple[str, int, int]],
+    block_socket: bool,
+    nonce_fd: int,
+    result_fd: int,
+    close_result: bool = True,
 ) -> str:
-    """``program`` between the guard preamble (limits, audit hook) and the epilogue that reports completion."""
+    """``program`` between the guard preamble (limits, audit hook) and the epilogue that reports completion.
+
+    The guard reads the nonce from ``nonce_fd`` and reports to ``result_fd``, which it closes afterwards unless
+    ``close_result`` is False (a container reports on its stdout, which the program's own output still needs)."""
     # Python reads a lone "\r" as a line end too; make the line count (and so the epilogue's line) unambiguous.
     program = program.replace("\r\n", "\n").replace("\r", "\n")
     fields = {
@@ -149,6 +159,7 @@ def wrap_program(
         "tampered_prefix": TAMPERED_PREFIX,
         "nonce_fd": nonce_fd,
         "result_fd": result_fd,
+        "close_result": close_result,
     }
     head = _PREAMBLE.format(done_line=0, **fields) + program
     done_line = head.count("\n") + 2  # the epilogue starts with a newline, then its one line

@@ -23,6 +23,7 @@ def flow_environment(config: Path | None = None, check_store: Callable[[str], No
     from db.errors import StoreError
     from flows.cli.app import debugging
     from flows.runtime import (
+        TrackingUnreachableError,
         configure_mlflow,
         configure_prefect,
         password_to_environment,
@@ -48,7 +49,10 @@ def flow_environment(config: Path | None = None, check_store: Callable[[str], No
         raise BonError(str(exc)) from None
     if check_store is not None:
         check_store(settings.database_url)
-    configure_mlflow(settings)
+    try:
+        configure_mlflow(settings)
+    except TrackingUnreachableError as exc:
+        raise BonError(str(exc)) from None
     return settings
 
 

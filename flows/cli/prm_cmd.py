@@ -107,6 +107,8 @@ def train_prm_command(
             )  # fmt: skip
     except ValueError as exc:
         raise BonError(str(exc)) from exc
+    if trained.resumed_from_step is not None:
+        console.print(f"resumed from the checkpoint at step {trained.resumed_from_step} (in {out}.checkpoints)")
     where = f", registered as {trained.registered_name} v{trained.registered_version}" if name else ""
     val = f", best@N {trained.val_best_at_n:.3f} on {validation_run}" if trained.val_best_at_n is not None else ""
     console.print(
