@@ -209,7 +209,9 @@ class EvaluationRow(Base):
     """One evaluation figure of a run: ``metric`` at ``n`` for a strategy (and scorer/aggregation), with a 95% CI.
 
     ``scorer`` is the scorer's label as the evaluation named it ('' when the strategy uses none); ``scorer_id``
-    links to the stored scorer where there is one.
+    links to the stored scorer where there is one. ``method`` says how ``value`` was computed (``exact``, or a
+    Monte-Carlo label with its standard error) and ``ci_method`` how the interval was ('' when not recorded,
+    e.g. rows written before these columns existed).
     """
 
     __tablename__ = "evaluations"
@@ -229,6 +231,9 @@ class EvaluationRow(Base):
     policy_tokens: Mapped[float] = mapped_column(Float, server_default="0")
     scorer_tokens: Mapped[float] = mapped_column(Float, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=_now_default())
+    # Unbounded VARCHAR: labels are free text (a Monte-Carlo label names its draws and standard error).
+    method: Mapped[str] = mapped_column(String(), server_default="")
+    ci_method: Mapped[str] = mapped_column(String(), server_default="")
 
 
 TABLES: tuple[str, ...] = tuple(Base.metadata.tables)

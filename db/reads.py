@@ -307,6 +307,8 @@ def load_evaluations(session: Session, run_id: int) -> list[MetricPoint]:
             aggregation=e.aggregation,
             policy_tokens=e.policy_tokens,
             scorer_tokens=e.scorer_tokens,
+            method=e.method,
+            ci_method=e.ci_method,
         )
         for e in session.scalars(stmt)
     ]

@@ -345,7 +345,8 @@ def insert_selections(
 
 
 def insert_evaluations(session: Session, run_id: int, scorer_id: int | None, points: Sequence[MetricPoint]) -> int:
-    """Write evaluation figures of a run; the same (strategy, scorer, aggregation, metric, n) is replaced."""
+    """Write evaluation figures of a run, with how each was computed (``method``, ``ci_method``); the same
+    (strategy, scorer, aggregation, metric, n) is replaced."""
     rows = [
         {
             "run_id": run_id,
@@ -360,9 +361,11 @@ def insert_evaluations(session: Session, run_id: int, scorer_id: int | None, poi
             "ci_high": float(p.ci_high),
             "policy_tokens": float(p.policy_tokens),
             "scorer_tokens": float(p.scorer_tokens),
+            "method": p.method,
+            "ci_method": p.ci_method,
         }
         for p in points
     ]
     keys = ["run_id", "strategy", "scorer", "aggregation", "metric", "n"]
-    values = ["scorer_id", "value", "ci_low", "ci_high", "policy_tokens", "scorer_tokens"]
+    values = ["scorer_id", "value", "ci_low", "ci_high", "policy_tokens", "scorer_tokens", "method", "ci_method"]
     return _upsert(session, EvaluationRow.__table__, rows, keys, values)

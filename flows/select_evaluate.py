@@ -87,6 +87,23 @@ def prompt_token_counts(policy: str, task_obj, problems) -> dict[str, int] | Non
     return {p.source_id: len(x) for p, x in zip(problems, ids, strict=True)}
 
 
+def store_evaluation(session, run_id: int, problems, evaluation, scorer_ids: dict[str, int]) -> None:
+    """Write an evaluation's selections and its figures (curves and full-N selections, each with the method
+    labels of its point) under ``run_id``; figures of a scorer link to its stored id, the rest to none."""
+    from db import repository
+
+    ids = repository.upsert_problems(session, list(problems))
+    for strategy, chosen in evaluation.selections.items():
+        scorer = evaluation.scorer_of.get(strategy)
+        scorer_id = scorer_ids.get(scorer) if scorer else None
+        repository.insert_selections(session, run_id, ids, list(chosen), scorer_id=scorer_id)
+    by_scorer: dict[int | None, list] = {}
+    for p in (*evaluation.curves, *evaluation.selection_points):
+        by_scorer.setdefault(scorer_ids.get(p.scorer), []).append(p)
+    for scorer_id, points in by_scorer.items():
+        repository.insert_evaluations(session, run_id, scorer_id, points)
+
+
 def _scorer_id(session, label: str) -> int:
     """A scorer by ``NAME`` (latest stored version) or ``NAME:VERSION``."""
     from sqlalchemy import select
@@ -154,18 +171,8 @@ def select_evaluate_flow(
     (out / "results.md").write_text(markdown)
     (out / "results.csv").write_text(csv)
 
-    problem_ids = {p.source_id for p in problems}
     with transaction(database_url) as session:
-        ids = repository.upsert_problems(session, [p for p in problems if p.source_id in problem_ids])
-        for strategy, chosen in evaluation.selections.items():
-            scorer = evaluation.scorer_of.get(strategy)
-            scorer_id = scorer_ids.get(scorer) if scorer else None
-            repository.insert_selections(session, run.id, ids, list(chosen), scorer_id=scorer_id)
-        by_scorer: dict[int | None, list] = {}
-        for p in (*evaluation.curves, *evaluation.selection_points):
-            by_scorer.setdefault(scorer_ids.get(p.scorer), []).append(p)
-        for scorer_id, points in by_scorer.items():
-            repository.insert_evaluations(session, run.id, scorer_id, points)
+        store_evaluation(session, run.id, problems, evaluation, scorer_ids)
         repository.update_run(session, run.id, status="evaluated")
 
     params = {"run": run_name, "n": pool_n, "problems": len(pools), "scorers": scorer_aggregations, "seed": seed,

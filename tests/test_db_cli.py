@@ -11,7 +11,7 @@ from db import migrate
 from flows.cli.app import BonError, app
 
 HEAD = migrate.head_revision()
-FIRST = "3f1c2a9e7b10"
+PREVIOUS = "8d4e61b0c2a5"  # the revision before head
 
 
 def _run(*args: str):
@@ -42,9 +42,9 @@ def test_init_status_downgrade_upgrade(store_env):
 
     down = _run("db", "downgrade", "-1")
     assert down.exit_code == 0, down.output
-    assert f"is at revision {FIRST}" in down.output
+    assert f"is at revision {PREVIOUS}" in down.output
     behind = _run("db", "status")
-    assert f"revision: {FIRST} (head {HEAD}) behind head: run `bon db upgrade`" in behind.output
+    assert f"revision: {PREVIOUS} (head {HEAD}) behind head: run `bon db upgrade`" in behind.output
 
     up = _run("db", "upgrade")
     assert up.exit_code == 0 and f"is at revision {HEAD}" in up.output

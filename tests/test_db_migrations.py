@@ -13,6 +13,7 @@ from db.errors import StoreError
 from db.models import Base
 from db.queries import VIEWS
 
+VIEWS_REVISION = "8d4e61b0c2a5"
 TABLES = {
     "runs",
     "problems",
@@ -35,13 +36,29 @@ def _schema(url: str) -> tuple[set[str], set[str]]:
         engine.dispose()
 
 
+def _columns(url: str, table: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        return [c["name"] for c in inspect(engine).get_columns(table)]
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_downgrade_upgrade(empty_db_url):
     assert migrate.current_revision(empty_db_url) is None
     migrate.upgrade(empty_db_url)
     assert migrate.current_revision(empty_db_url) == migrate.head_revision()
     assert _schema(empty_db_url) == (TABLES, set(VIEWS))
+    assert _columns(empty_db_url, "evaluations")[-2:] == ["method", "ci_method"]
+    assert _columns(empty_db_url, "v_best_at_n")[-2:] == ["method", "ci_method"]
 
-    migrate.downgrade(empty_db_url, "-1")  # the views revision only
+    migrate.downgrade(empty_db_url, "-1")  # the evaluation method labels only
+    assert migrate.current_revision(empty_db_url) == VIEWS_REVISION
+    assert _schema(empty_db_url) == (TABLES, set(VIEWS))
+    assert "method" not in _columns(empty_db_url, "evaluations")
+    assert _columns(empty_db_url, "v_best_at_n")[-1] == "scorer_tokens"
+
+    migrate.downgrade(empty_db_url, "-1")  # the views revision
     assert _schema(empty_db_url) == (TABLES, set())
 
     migrate.downgrade(empty_db_url, "base")
@@ -50,6 +67,31 @@ def test_upgrade_downgrade_upgrade(empty_db_url):
 
     migrate.upgrade(empty_db_url)
     assert _schema(empty_db_url) == (TABLES, set(VIEWS))
+
+
+def test_rows_stored_before_the_method_labels_survive_both_ways(empty_db_url):
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_db_url, VIEWS_REVISION)
+    engine = make_engine(empty_db_url)
+    insert = (
+        "INSERT INTO evaluations (run_id, strategy, scorer, aggregation, metric, n, value, ci_low, ci_high) "
+        "VALUES (1, 'max', 'prm', 'min', 'accuracy', 4, 0.5, 0.25, 0.75)"
+    )
+    read = "SELECT run_name, n, value, method, ci_method FROM v_best_at_n"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO runs (id, name, task, policy, generation_config, seed) "
+                                    "VALUES (1, 'old', 'gsm8k', 'tiny', '{}', 0)"))  # fmt: skip
+            connection.execute(text(insert))
+        migrate.upgrade(empty_db_url)
+        with engine.connect() as connection:
+            assert connection.execute(text(read)).all() == [("old", 4, 0.5, "", "")]  # '': not recorded
+        migrate.downgrade(empty_db_url, VIEWS_REVISION)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT run_name, n, value FROM v_best_at_n")).all() == [("old", 4, 0.5)]
+    finally:
+        engine.dispose()
 
 
 def test_models_and_migrations_agree(store_url):

@@ -197,3 +197,34 @@ def test_deleting_a_run_cascades(session):
         "step_scores": 0,
     }
     assert session.scalar(select(func.count()).select_from(CandidateRow).where(CandidateRow.run_id == other)) == 1
+
+
+def test_stored_evaluations_carry_the_method_labels_of_their_points(session):
+    from sqlalchemy import text
+
+    from bon_core.evaluation import ScoreSet, evaluate_pools, group_pools
+    from flows.select_evaluate import store_evaluation
+
+    # 24 candidates, 21 with one answer: the weighted vote is beyond counting by answer class (2^21 sub-sums),
+    # so its middle points are Monte-Carlo estimates; the rest of the curves are exact.
+    answers = ["2"] * 21 + ["3", "4", None]
+    cands = [_candidate("p1", i, f"t{i}", answer=a, correct=a == "2", num_tokens=5) for i, a in enumerate(answers)]
+    run_id = repo.create_run(session, "labels", "gsm8k", "tiny-gpt", {}, seed=0)
+    repo.upsert_candidates(session, run_id, repo.upsert_problems(session, PROBLEMS[:1]), cands)
+    prm = repo.upsert_scorer(session, ScorerInfo("prm", "tiny", "v1"))
+    scores = ScoreSet("tiny", "min", {("p1", i): 0.04 * i for i in range(len(cands))})
+    evaluation = evaluate_pools(group_pools(cands), [scores], strategies=[("max", {}), ("weighted", {})])
+    store_evaluation(session, run_id, PROBLEMS[:1], evaluation, {"tiny": prm})
+    session.commit()
+
+    points = {(p.strategy, p.scorer, p.metric, p.n): p for p in (*evaluation.curves, *evaluation.selection_points)}
+    labels = {key: (p.method, p.ci_method) for key, p in points.items()}
+    assert {p.method for p in points.values()} >= {"exact"}
+    assert any(p.method.startswith("Monte-Carlo, 200 random k-subsets") for p in points.values())
+    assert all(p.ci_method for p in points.values())
+    loaded = repo.load_evaluations(session, run_id)
+    assert {(p.strategy, p.scorer, p.metric, p.n): (p.method, p.ci_method) for p in loaded} == labels
+    # What a SQL user reads: the table and the summary view name each figure's method.
+    for source in ("evaluations", "v_best_at_n"):
+        rows = session.execute(text(f"SELECT strategy, scorer, metric, n, method, ci_method FROM {source}")).all()
+        assert {(s, sc, m, n): (method, ci) for s, sc, m, n, method, ci in rows} == labels

@@ -147,14 +147,27 @@ def test_exact_values_and_monte_carlo_agreement(metric):
         assert se < 0.0035
 
 
-def test_weighted_beyond_enumeration_is_labelled_monte_carlo():
-    pools = random_pools(10, 16, seed=5)
+def test_weighted_is_exact_by_class_counting_where_enumeration_is_too_long():
+    pools = random_pools(10, 16, seed=5)  # C(16,8) = 12,870 subsets at k = 8: counted by answer class instead
     points = curve(pools, "weighted", [1, 2, 8], max_subsets=2000, resamples=300)
-    assert [p.method for p in points[:2]] == ["exact", "exact"]  # C(16,2) = 120 subsets: enumerated
-    assert points[2].method.startswith("Monte-Carlo, 300 random k-subsets per problem, SE 0.0")  # C(16,8) = 12,870
-    big = random_pools(1, 24, seed=5)  # C(24,12) = 2,704,156 subsets: refused before any is enumerated
-    with pytest.raises(ValueError, match=r"weighted@12 of pool 'p0' \(n=24\) is exact only by enumerating 2,704,156"):
-        curve(big, "weighted", [12], method="exact")
+    assert [p.method for p in points] == ["exact", "exact", "exact"]
+    assert points[2].value == pytest.approx(brute_force(pools, "weighted", 8), abs=1e-12)
+
+
+def test_weighted_beyond_class_counting_is_labelled_monte_carlo():
+    # 21 equal answers: 2^21 sub-sums in one class, over the counting limit; only small k can be enumerated
+    answers = ["7"] * 21 + ["1", "2", None]
+    scores = [round(0.05 * i, 2) for i in range(24)]
+    pools = [pool(answers, [a == "7" for a in answers], scores, pid=f"p{j}") for j in range(3)]
+    points = curve(pools, "weighted", [1, 2, 8], max_subsets=2000, resamples=300)
+    assert [p.method for p in points[:2]] == ["exact", "exact"]  # C(24,2) = 276 subsets: enumerated
+    assert points[2].method.startswith("Monte-Carlo, 300 random k-subsets per problem, SE 0.0")  # C(24,8) = 735,471
+    with pytest.raises(
+        ValueError,
+        match=r"weighted@12 of pool 'p0' \(n=24\) is exact only by enumerating 2,704,156 subsets .*: counting by "
+        r"answer class is out of reach, its answer classes have 2,097,156 subsets in all \(largest class: 21",
+    ):
+        curve(pools, "weighted", [12], method="exact")
 
 
 @pytest.mark.parametrize(

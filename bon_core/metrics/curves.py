@@ -12,10 +12,16 @@ interval was (``MetricPoint.ci_method``).
 * ``maj`` (strategy ``majority``, no scores: self-consistency): exact for every n and k by counting over answer
   classes (:mod:`bon_core.metrics.votes`), all k in one pass; equal to enumerating every subset through
   :func:`bon_core.select.pick_vote`.
-* ``weighted`` (strategy ``weighted``, sums of real-valued scores per answer): no exact count without
-  enumerating subsets is known, so it is exact by enumerating all k-subsets when there are at most
-  ``max_subsets`` of them, else a Monte-Carlo estimate over ``resamples`` seeded random k-subsets per problem,
-  labelled as such with its standard error. The vote is ``pick_vote``, with ``select``'s tie rules.
+* ``weighted`` (strategy ``weighted``, sums of real-valued scores per answer, or of softmax weights with a
+  ``temperature``): exact for all k in one pass by counting over answer classes
+  (:mod:`bon_core.metrics.weighted_votes`): every subset of one class against, per other class and size, how
+  many of that class's subsets sum lower. That tabulates 2^(class size) sub-sums per class, so it applies while
+  a pool's classes hold at most ``weighted_votes.SUBSET_SUM_LIMIT`` (2^20) subsets in all and the products
+  stay under ``weighted_votes.WORK_LIMIT``. It equals enumerating every subset through ``pick_vote`` (exact
+  float sums and ties; with a temperature, up to rounding of near-equal softmax totals). A pool beyond those
+  limits (e.g. with a class of 20+ equal answers) is exact by enumerating all k-subsets when there are at most
+  ``max_subsets`` of them, else a Monte-Carlo estimate over ``resamples`` seeded random k-subsets, labelled as
+  such with its standard error.
 
 Every point also carries compute: ``policy_tokens`` = k × mean policy tokens per sample, and ``scorer_tokens``
 = k × mean tokens the scorer read per sample (0 for strategies that use no scorer).
@@ -35,6 +41,7 @@ from bon_core.aggregate import Normalizer, default_normalize
 from bon_core.metrics.passk import pass_at_k
 from bon_core.metrics.stats import DEFAULT_CI, ci_label, mean_ci
 from bon_core.metrics.votes import majority_at_k_exact
+from bon_core.metrics.weighted_votes import exact_obstacle, weighted_at_k_exact
 from bon_core.select import pick_max, pick_vote, softmax
 from bon_core.types import Candidate, MetricPoint
 
@@ -173,6 +180,12 @@ def _pool_estimates(
     if metric == "maj":
         exact = majority_curve_exact(pool, normalize)
         return [_Estimate(exact[k]) for k in ks]
+    assert pool.scores is not None
+    keys = [normalize(c.answer) for c in pool.candidates]
+    obstacle = exact_obstacle(pool.candidates, keys, pool.scores, temperature)
+    if obstacle is None:
+        counted = weighted_at_k_exact(pool.candidates, keys, pool.scores, temperature=temperature)
+        return [_Estimate(counted[k]) for k in ks]
     pick = _picker(pool, metric, normalize, temperature)
     out = []
     for k in ks:
@@ -183,8 +196,8 @@ def _pool_estimates(
             if subsets > EXACT_ENUMERATION_LIMIT:
                 raise ValueError(
                     f"weighted@{k} of pool {pool.problem_id!r} (n={pool.n}) is exact only by enumerating "
-                    f"{subsets:,} subsets (limit {EXACT_ENUMERATION_LIMIT:,}); use method='auto' for a labelled "
-                    "Monte-Carlo estimate"
+                    f"{subsets:,} subsets (limit {EXACT_ENUMERATION_LIMIT:,}): counting by answer class is out "
+                    f"of reach, {obstacle}; use method='auto' for a labelled Monte-Carlo estimate"
                 )
             out.append(_Estimate(_enumerate(pool, pick, k)))
         else:
@@ -226,11 +239,13 @@ def curve(
 
     Every pool must hold the same number of candidates n (a pool of another size would make the points mix
     different estimands; select the pools first, e.g. with ``bon_core.evaluation.group_pools``). ``ks`` defaults
-    to 1, 2, 4, …, n. ``method``: ``auto`` (exact for pass, best and maj; weighted exact by enumeration of up to
-    ``max_subsets`` subsets, else Monte-Carlo), ``exact`` (weighted enumerates up to
-    ``EXACT_ENUMERATION_LIMIT`` subsets, else fails) or ``monte-carlo`` (``resamples`` seeded random k-subsets,
-    for every metric; ``bootstrap`` is an older name for it). ``temperature`` applies to ``weighted`` (softmax
-    weights within each subset). ``ci`` is the interval method (:data:`bon_core.metrics.stats.CI_METHODS`).
+    to 1, 2, 4, …, n. ``method``: ``auto`` (exact for pass, best and maj; weighted exact by counting over answer
+    classes where a pool is within that count's limits, else by enumerating up to ``max_subsets`` subsets per k,
+    else Monte-Carlo), ``exact`` (like auto, but beyond the count's limits weighted enumerates up to
+    ``EXACT_ENUMERATION_LIMIT`` subsets per k, else fails) or ``monte-carlo`` (``resamples`` seeded random
+    k-subsets, for every metric; ``bootstrap`` is an older name for it). Each point's ``method`` says which it
+    got. ``temperature`` applies to ``weighted`` (softmax weights within each subset). ``ci`` is the interval
+    method (:data:`bon_core.metrics.stats.CI_METHODS`).
     """
     if metric not in CURVE_METRICS:
         raise ValueError(f"unknown curve metric {metric!r}; known: {', '.join(CURVE_METRICS)}")
