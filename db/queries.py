@@ -23,7 +23,7 @@ ORDER BY scorer_name, scorer_version, label;"""
 
 # Best-of-N accuracy (with its 95% CI) as N grows, per run, strategy, scorer and aggregation.
 BEST_AT_N = """\
-SELECT run_name, strategy, scorer, aggregation, n, value, ci_low, ci_high
+SELECT run_name, strategy, scorer, aggregation, n, value, ci_low, ci_high, method, ci_method
 FROM v_best_at_n
 WHERE metric = 'accuracy'
 ORDER BY run_name, strategy, scorer, aggregation, n;"""

@@ -84,10 +84,13 @@ def _metric_points(figures) -> list[Any]:
             if math.isnan(value):
                 continue
             name = "processbench_f1" if metric == "f1" else metric
-            # No interval is computed: ci_low = ci_high = value.
             points.append(
-                MetricPoint(name, f.n_solutions, value, value, value, f"prm-eval:{f.group}", f.scorer, "step")
-            )
+                MetricPoint(
+                    name, f.n_solutions, value, value, value, f"prm-eval:{f.group}", f.scorer, "step",
+                    method=f"exact on {f.n_solutions} labelled solutions",
+                    ci_method="none (ci_low = ci_high = value)",
+                )
+            )  # fmt: skip
     return points
 
 

@@ -67,12 +67,15 @@ def filled(session):
         run_id,
         tiny,
         [
-            MetricPoint("accuracy", 2, 0.33, 0.05, 0.8, "best_of_n", "tiny", "min"),
+            MetricPoint("accuracy", 2, 0.33, 0.05, 0.8, "best_of_n", "tiny", "min", method="exact", ci_method="CP"),
             MetricPoint("accuracy", 1, 0.0, 0.0, 0.6, "best_of_n", "tiny", "min"),
             MetricPoint("pass@k", 2, 0.67, 0.2, 0.9, "best_of_n", "tiny", "min"),
         ],
     )
-    repo.insert_evaluations(session, run_id, None, [MetricPoint("accuracy", 3, 0.67, 0.2, 0.94, "majority")])
+    majority = MetricPoint(
+        "accuracy", 3, 0.67, 0.2, 0.94, "majority", method="Monte-Carlo, 200 subsets", ci_method="CP"
+    )
+    repo.insert_evaluations(session, run_id, None, [majority])
     session.commit()
     return session
 
@@ -106,9 +109,9 @@ def test_step_score_by_label_query(filled):
 
 def test_best_at_n_query(filled):
     assert _rows(filled, BEST_AT_N) == [
-        ("r1", "best_of_n", "tiny", "min", 1, 0.0, 0.0, 0.6),
-        ("r1", "best_of_n", "tiny", "min", 2, 0.33, 0.05, 0.8),
-        ("r1", "majority", "", "", 3, 0.67, 0.2, 0.94),
+        ("r1", "best_of_n", "tiny", "min", 1, 0.0, 0.0, 0.6, "", ""),
+        ("r1", "best_of_n", "tiny", "min", 2, 0.33, 0.05, 0.8, "exact", "CP"),
+        ("r1", "majority", "", "", 3, 0.67, 0.2, 0.94, "Monte-Carlo, 200 subsets", "CP"),
     ]
 
 

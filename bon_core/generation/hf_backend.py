@@ -131,31 +131,37 @@ class HFBackend:
         sum_logprob = [0.0] * rows
         done = [False] * rows
         ended_by_eos = [False] * rows
+        active = list(range(rows))  # rows still decoding, in the order of the batch's current rows
         for _ in range(config.max_new_tokens):
             logprobs = logits.float().log_softmax(-1)
             if greedy:
                 chosen = logits.argmax(-1)
             else:
                 probs = filter_logits(logits.float() / config.temperature, config.top_k, config.top_p).softmax(-1)
-                uniforms = torch.cat([torch.rand(1, generator=g) for g in generators]).to(self.device)
+                uniforms = torch.cat([torch.rand(1, generator=generators[r]) for r in active]).to(self.device)
                 uniforms = uniforms.clamp(min=1e-12)  # u == 0 would pick token 0 even at probability 0
                 cdf = probs.cumsum(-1)
                 chosen = (cdf < uniforms[:, None] * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[-1] - 1)
             chosen_logprob = logprobs.gather(-1, chosen[:, None])[:, 0].tolist()
-            chosen_list = chosen.tolist()
-            for r in range(rows):
-                if done[r]:
-                    continue
-                tokens[r].append(chosen_list[r])
-                sum_logprob[r] += chosen_logprob[r]
-                if chosen_list[r] == self.eos_id:
+            for r, token, logprob in zip(active, chosen.tolist(), chosen_logprob, strict=True):
+                tokens[r].append(token)
+                sum_logprob[r] += logprob
+                if token == self.eos_id:
                     done[r] = ended_by_eos[r] = True
                 elif config.stop:
                     text = self.tokenizer.decode(tokens[r], skip_special_tokens=True)
                     done[r] = any(s and s in text for s in config.stop)
-            if all(done):
+            keep = [row for row, r in enumerate(active) if not done[r]]
+            if not keep:
                 break
-            feed = torch.tensor([[t[-1]] for t in tokens], device=self.device)
+            if len(keep) < len(active):
+                # Finished rows leave the batch (and the cache): later steps compute only the rows still decoding.
+                # Each row samples from its own generator, so what a row draws does not depend on who is left.
+                index = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(index)
+                mask, next_position = mask[index], next_position[index]
+                active = [active[row] for row in keep]
+            feed = torch.tensor([[tokens[r][-1]] for r in active], device=self.device)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
             out = self.model(
                 input_ids=feed, attention_mask=mask, position_ids=next_position, cache=cache, use_cache=True
