@@ -69,7 +69,7 @@ def run(quick: bool) -> list[BenchResult]:
         seeded = root / "seed.db"
         _seed(f"sqlite:///{seeded}", size["problems"])
 
-        from flows.runners import shards
+        from flows.runtime import shards
         from flows.score import run_score, score_shard, scorer_identity
 
         model = str(root / "prm")

@@ -1,8 +1,10 @@
 """Engines, sessions, and the checks that turn connection and schema problems into one clear line.
 
 Create an engine with :func:`make_engine`, or with :func:`open_store`, which also connects and refuses a
-schema that is not at the migration head. Sessions come from :func:`session_factory`; the caller owns the
-transaction (``with factory.begin() as session: ...``).
+schema that is not at the migration head (read from :mod:`db.revisions`; this module never imports
+:mod:`db.migrate`). Sessions come from :func:`session_factory`; the caller owns the transaction
+(``with factory.begin() as session: ...``). Database URLs are handled here too: :func:`normalize_url` (the psycopg 3
+driver for plain ``postgresql://``), :func:`sqlite_path` and :func:`absolute_sqlite_url`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.config import DEFAULT_DATABASE_URL
 from db.errors import StoreError, mask_url
 
-URL_EXAMPLES = "sqlite:///./.bon/bon.db or postgresql+psycopg://user@host:5432/dbname"
+URL_EXAMPLES = f"{DEFAULT_DATABASE_URL} or postgresql+psycopg://user@host:5432/dbname"
 
 
 def normalize_url(url: str) -> str:
@@ -33,6 +36,26 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL, or ``None`` for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """A ``sqlite:///relative/path`` URL made absolute against the current directory (other URLs unchanged).
+
+    Engines and MLflow stores are cached per URL string, so a relative URL would keep pointing at the first
+    directory it was opened from.
+    """
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if path is None or path.is_absolute():
+        return url
+    return url.split(":///", 1)[0] + ":///" + str(path.resolve())
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -119,15 +142,23 @@ def connection_error_message(url: object, exc: Exception) -> str:
     )
 
 
+def schema_revision(engine: Engine) -> str | None:
+    """The migration revision of the database behind ``engine`` (``None`` for one without bon's schema)."""
+    from db.revisions import revision_of
+
+    with store_errors(engine.url), engine.connect() as connection:
+        return revision_of(connection)
+
+
 def check_schema_at_head(engine: Engine) -> str:
     """Return the database's revision if it is the migration head; otherwise raise StoreError naming the fix."""
-    from db.migrate import current_revision, head_revision
+    from db.revisions import head_revision
 
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") and not Path(database).exists():
         # Checking must not leave an empty file behind (connecting would create one).
         raise StoreError(f"no database at {mask_url(engine.url)}: run `bon init` or `bon db upgrade`")
-    current = current_revision(engine)
+    current = schema_revision(engine)
     head = head_revision()
     if current != head:
         raise StoreError(

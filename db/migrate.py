@@ -1,46 +1,28 @@
 """Run bon's Alembic migrations from code: the same history `bon db upgrade` and `alembic upgrade` apply.
 
 The migration scripts ship inside the package (``db/migrations``), so this works when bon is installed, with
-no ``alembic.ini`` in sight. The URL always comes from the caller.
+no ``alembic.ini`` in sight. The URL always comes from the caller. Where the scripts are and which revision is
+the head live in :mod:`db.revisions`, re-exported here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine
 
-from db.engine import make_engine, store_errors
+from db.engine import make_engine, schema_revision, store_errors
 from db.errors import StoreError, mask_url
+from db.revisions import MIGRATIONS_DIR, alembic_config, head_revision
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-
-def alembic_config() -> Config:
-    """An Alembic config pointing at the packaged migration scripts (no ini file, no URL)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
-
-
-def head_revision() -> str:
-    """The revision id of the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "db/migrations has no revisions"
-    return head
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
 
 
 def current_revision(url: str | Engine) -> str | None:
     """The database's current revision (``None`` for a database without bon's schema)."""
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
-        with store_errors(engine.url), engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        return schema_revision(engine)
     finally:
         if engine is not url:
             engine.dispose()

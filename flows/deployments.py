@@ -35,7 +35,7 @@ def nightly_champion_eval(
     Scoring skips candidates this exact model version has already scored, so only a new champion costs compute.
     """
     from db.models import ScorerRow
-    from flows.runners import task_runner
+    from flows.runtime import task_runner
     from flows.score import score_flow
     from flows.select_evaluate import select_evaluate_flow
     from flows.store import transaction
@@ -105,7 +105,7 @@ def generate_job(
 ) -> int:
     """Sample ``n`` candidates per problem (``generate``) into the worker's store with its task runner."""
     from flows.generate import generate_flow
-    from flows.runners import task_runner
+    from flows.runtime import task_runner
 
     settings = settings_from_environment()
     return generate_flow.with_options(task_runner=task_runner())(

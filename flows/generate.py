@@ -15,8 +15,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from flows import progress
-from flows.runners import shards, task_runner
-from flows.runtime import is_transient
+from flows.runtime import is_transient, shards, task_runner
 from flows.shard_store import shard_todo, store_candidates
 from flows.store import transaction
 
@@ -48,7 +47,7 @@ def generate_shard(
     """Generate, grade, split and (where the task can) label the missing candidates of one shard."""
     from bon_core.generation import candidates_for
     from bon_core.tasks import get_task
-    from flows.models import policy_backend
+    from flows.model_cache import policy_backend
 
     todo, stored = shard_todo(database_url, run_id, task_name, source_ids, n)
     if todo:

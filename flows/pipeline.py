@@ -16,7 +16,7 @@ from typing import Any
 from prefect import flow
 
 from flows.generate import generate_flow
-from flows.runners import task_runner
+from flows.runtime import task_runner
 from flows.score import score_flow
 from flows.select_evaluate import EvaluationReport, select_evaluate_flow
 from flows.step_analysis import ScorerComparison, analyse_scorers

@@ -1,7 +1,13 @@
-"""Process-level setup for flows: Prefect's home and analytics, quiet logging, MLflow's tracking store.
+"""Process-level setup for flows: Prefect's home and analytics, quiet logging, MLflow's tracking store, and the
+task runner that spreads a flow's mapped shards.
 
 Prefect reads its settings when it is first imported, so :func:`configure_prefect` must run before any
 ``import prefect``; the CLI calls it first thing in every command that runs a flow.
+
+Shards run on threads in-process (default) or on a Dask cluster (:func:`task_runner`):
+``BON_TASK_RUNNER=threads|dask``, ``BON_MAX_WORKERS`` (threads; default 1, since one torch model already uses
+every core) and ``BON_DASK_ADDRESS`` (a scheduler such as ``tcp://10.0.0.5:8786``; unset starts a local cluster of
+``BON_DASK_WORKERS`` processes).
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from flows.settings import Settings
 
@@ -70,6 +77,36 @@ def is_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's ret
     except ImportError:  # pragma: no cover - httpx is a dependency
         pass
     return isinstance(error, transient)
+
+
+RUNNERS = ("threads", "dask")
+
+
+def task_runner(kind: str | None = None, max_workers: int | None = None, address: str | None = None) -> Any:
+    """Build the configured Prefect task runner; arguments override the environment."""
+    kind = kind or os.environ.get("BON_TASK_RUNNER", "threads")
+    if kind == "threads":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=max_workers or int(os.environ.get("BON_MAX_WORKERS", "1")))
+    if kind == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise ValueError("BON_TASK_RUNNER=dask needs the dask extra: pip install 'bon[dask]'") from None
+        address = address or os.environ.get("BON_DASK_ADDRESS")
+        if address:
+            return DaskTaskRunner(address=address)
+        workers = max_workers or int(os.environ.get("BON_DASK_WORKERS", "2"))
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    raise ValueError(f"unknown task runner {kind!r} (BON_TASK_RUNNER); known: {', '.join(RUNNERS)}")
+
+
+def shards(items: list[Any], size: int) -> list[list[Any]]:
+    """Split ``items`` into consecutive shards of at most ``size``."""
+    if size < 1:
+        raise ValueError(f"shard size must be >= 1, got {size}")
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def settings_from_environment() -> Settings:
@@ -150,7 +187,7 @@ def configure_mlflow(settings: Settings, experiment: str = "bon") -> str:
     import mlflow
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from flows.settings import absolute_sqlite_url
+    from db.engine import absolute_sqlite_url
 
     check_tracking_reachable(settings.mlflow_tracking_uri)
     mlflow.set_tracking_uri(absolute_sqlite_url(settings.mlflow_tracking_uri))

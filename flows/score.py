@@ -12,8 +12,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from flows import progress
-from flows.runners import shards, task_runner
-from flows.runtime import is_transient
+from flows.runtime import is_transient, shards, task_runner
 from flows.shard_store import AGGREGATIONS, shard_to_score, store_scores  # noqa: F401  (AGGREGATIONS re-exported)
 from flows.store import transaction
 
@@ -25,7 +24,7 @@ def score_shard(
     database_url: str, run_id: int, scorer_id: int, model_path: str, model_format: str, source_ids: list[str]
 ) -> int:
     """Score the not-yet-scored candidates of one shard of problems; returns how many it scored."""
-    from flows.models import scorer
+    from flows.model_cache import scorer
 
     problems, todo, stored = shard_to_score(database_url, run_id, scorer_id, source_ids)
     if todo:

@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_CONFIG_FILE = "bon.toml"
+from db.config import DEFAULT_CONFIG_FILE, DEFAULT_HOME, default_database_url, shown_home
 
 
 class Settings(BaseSettings):
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
         env_prefix="BON_", toml_file=DEFAULT_CONFIG_FILE, extra="forbid", populate_by_name=True
     )
 
-    home: Path = Field(Path(".bon"), description="Folder for bon's local state (default ./.bon).")
+    home: Path = Field(Path(DEFAULT_HOME), description="Folder for bon's local state (default ./.bon).")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the store (default: SQLite in home).")
     mlflow_tracking_uri: str | None = Field(
         None,
@@ -54,11 +54,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults_under_home(self) -> Settings:
-        home = self.home.as_posix()
-        if home != "." and not Path(home).is_absolute() and not home.startswith(("./", "../")):
-            home = f"./{home}"  # keep defaults visibly relative: sqlite:///./.bon/bon.db
+        home = shown_home(self.home)  # keep defaults visibly relative: sqlite:///./.bon/bon.db
         if self.database_url is None:
-            self.database_url = f"sqlite:///{home}/bon.db"
+            self.database_url = default_database_url(home)
         if self.mlflow_tracking_uri is None:
             self.mlflow_tracking_uri = f"sqlite:///{home}/mlflow.db"
         tracking_is_local = (
@@ -114,20 +112,12 @@ def load_settings(config_path: str | Path | None = None, **overrides) -> Setting
         raise
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, or ``None`` for other databases and in-memory SQLite."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
 def query_hint(url: str) -> str | None:
     """The shell command that opens the store at ``url`` for SQL, never with its password: ``sqlite3 FILE`` or
     ``psql "postgresql://USER@HOST:PORT/DB"`` (libpq asks for the password or reads ``PGPASSWORD``)."""
     from sqlalchemy.engine import make_url
+
+    from db.engine import sqlite_path
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -141,6 +131,8 @@ def query_hint(url: str) -> str | None:
 
 def ensure_home(settings: Settings) -> Path:
     """Create ``home`` and the folders of local SQLite files and artifacts it points at; return ``home``."""
+    from db.engine import sqlite_path
+
     settings.home.mkdir(parents=True, exist_ok=True)
     for url in (settings.database_url, settings.mlflow_tracking_uri):
         path = sqlite_path(url) if url and url.startswith("sqlite") else None
@@ -149,15 +141,3 @@ def ensure_home(settings: Settings) -> Path:
     if settings.mlflow_artifact_root and "://" not in settings.mlflow_artifact_root:
         Path(settings.mlflow_artifact_root).mkdir(parents=True, exist_ok=True)
     return settings.home
-
-
-def absolute_sqlite_url(url: str) -> str:
-    """A ``sqlite:///relative/path`` URL made absolute against the current directory (other URLs unchanged).
-
-    Engines and MLflow stores are cached per URL string, so a relative URL would keep pointing at the first
-    directory it was opened from.
-    """
-    path = sqlite_path(url) if url.startswith("sqlite") else None
-    if path is None or path.is_absolute():
-        return url
-    return url.split(":///", 1)[0] + ":///" + str(path.resolve())

@@ -58,7 +58,7 @@ def _labelled_scores(database_url: str, run_name: str, scorer_label: str, aggreg
 def _twin_pairs(model_uri: str, problems: list[Any], seed: int) -> list[tuple[float, float]]:
     """Score the correct and a corrupted next step after the same reference prefix, for each problem."""
     from bon_core.tasks.arith_negatives import twin_steps
-    from flows.models import scorer
+    from flows.model_cache import scorer
     from flows.registry import resolve_model_path
 
     rng = random.Random(f"twins:{seed}")

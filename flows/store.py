@@ -15,7 +15,7 @@ T = TypeVar("T")
 
 def engine_for(database_url: str) -> Engine:
     """An engine for ``database_url`` whose schema is checked to be at head (StoreError naming the fix if not)."""
-    from flows.settings import absolute_sqlite_url
+    from db.engine import absolute_sqlite_url
 
     return _engine(absolute_sqlite_url(database_url))
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: databases for the store tests (SQLite and PostgreSQL) and a clean working directory.
+"""Shared fixtures: databases for the store tests (SQLite and PostgreSQL), a clean working directory, one Prefect
+test server for the session and a temporary MLflow tracking store per module.
 
 Store tests are parametrised over both dialects. PostgreSQL tests use fresh databases ``bon_test_<random>``
 created on the server at ``BON_TEST_POSTGRES_URL`` (default: the local server's ``test`` database) and dropped at
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -131,4 +133,29 @@ def migrated_home(clean_cwd):
     yield home
     os.environ.clear()
     os.environ.update(saved)
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test server, on a temporary database, for every test that runs flows: started when the first
+    test asks for it (the server takes a while on a busy 2-core machine) and stopped at the end of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory) -> Iterator[Path]:
+    """A real MLflow tracking store (SQLite) with its artifacts in a temporary folder, one per test module; the
+    tracking URI is reset after."""
+    import mlflow
+
+    from flows.runtime import configure_mlflow
+    from flows.settings import Settings
+
+    home = tmp_path_factory.mktemp("mlflow-home")
+    configure_mlflow(Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home}/mlflow.db"), experiment="bon-tests")
+    yield home
     mlflow.set_tracking_uri(None)

@@ -3,17 +3,8 @@ register a PRM, score by registry alias, evaluate, select, and list/show runs.""
 
 from __future__ import annotations
 
-import pytest
 from prm_tiny import tiny_gpt2_lm
 from typer.testing import CliRunner
-
-
-@pytest.fixture(scope="module")
-def prefect():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
 
 
 def _ok(result):
@@ -43,7 +34,7 @@ def _status(run: str) -> str:
         return reads.get_run(session, run).status
 
 
-def test_cli_walkthrough(prefect, clean_cwd, tmp_path_factory, monkeypatch):
+def test_cli_walkthrough(prefect_harness, clean_cwd, tmp_path_factory, monkeypatch):
     import mlflow
 
     # An absolute home gives this test's stores URIs of their own: MLflow caches its store per URI string, and

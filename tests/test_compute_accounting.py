@@ -132,27 +132,6 @@ def test_compute_savings_benchmark_counts_the_prompt_and_chooses_on_validation()
 # --- the flow -------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def prefect():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-@pytest.fixture(scope="module")
-def tracking(tmp_path_factory):
-    import mlflow
-
-    from flows.runtime import configure_mlflow
-    from flows.settings import Settings
-
-    home = tmp_path_factory.mktemp("mlflow-home")
-    configure_mlflow(Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home}/mlflow.db"), experiment="bon-tests")
-    yield home
-    mlflow.set_tracking_uri(None)
-
-
 def _seed_run(session, name, policy, problems, pools, scorer_id):
     """Store a run of handmade candidates and their ``min`` scores: ``pools`` maps source id -> [(answer,
     tokens, score)]."""
@@ -173,7 +152,7 @@ def _seed_run(session, name, policy, problems, pools, scorer_id):
     repo.upsert_candidate_scores(session, scorer_id, rows)
 
 
-def test_select_evaluate_records_scorer_compute_and_calibrated_threshold(prefect, tracking, tmp_path):
+def test_select_evaluate_records_scorer_compute_and_calibrated_threshold(prefect_harness, tracking, tmp_path):
     from bon_core.generation.char_tokenizer import build_char_tokenizer
     from bon_core.types import ScorerInfo
     from db import repository as repo

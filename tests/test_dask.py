@@ -47,29 +47,16 @@ def _score(url: str, prm: str) -> None:
     run_score(database_url=url, run_name="r", model_uri=prm, shard_size=1)
 
 
-@pytest.fixture
-def tracking(tmp_path):
-    """The flows log to MLflow: a temporary tracking store, reset afterwards."""
-    import mlflow
-
-    from flows.runtime import configure_mlflow
-    from flows.settings import Settings
-
-    settings = Settings(home=tmp_path, mlflow_tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    configure_mlflow(settings, experiment="bon-dask")
-    yield
-    mlflow.set_tracking_uri(None)
-
-
 @pytest.mark.slow
-def test_dask_cluster_of_two_workers_writes_the_rows_of_an_in_process_run(tmp_path, monkeypatch, tracking):
+def test_dask_cluster_of_two_workers_writes_the_rows_of_an_in_process_run(
+    prefect_harness, tracking, tmp_path, monkeypatch
+):
     from distributed import Client, LocalCluster
-    from prefect.testing.utilities import prefect_test_harness
     from prefect_dask import DaskTaskRunner
 
     from bon_core.prm import new_prm
     from db.migrate import upgrade
-    from flows.runners import task_runner
+    from flows.runtime import task_runner
 
     policy = str(tiny_gpt2_lm(tmp_path / "policy"))
     prm = tmp_path / "prm"
@@ -79,25 +66,24 @@ def test_dask_cluster_of_two_workers_writes_the_rows_of_an_in_process_run(tmp_pa
     for url in (local, dask):
         upgrade(url)
 
-    with prefect_test_harness(server_startup_timeout=180):
-        monkeypatch.setenv("BON_TASK_RUNNER", "threads")
-        _generate(local, policy)
-        _score(local, str(prm))
+    monkeypatch.setenv("BON_TASK_RUNNER", "threads")
+    _generate(local, policy)
+    _score(local, str(prm))
 
-        # generate on a local cluster that the task runner starts (BON_DASK_WORKERS) ...
-        monkeypatch.setenv("BON_TASK_RUNNER", "dask")
-        monkeypatch.setenv("BON_DASK_WORKERS", "2")
-        runner = task_runner()
-        assert isinstance(runner, DaskTaskRunner)
-        assert runner.cluster_kwargs == {"n_workers": 2, "threads_per_worker": 1, "processes": True}
-        _generate(dask, policy)
-        # ... and score on an existing cluster by its scheduler address (BON_DASK_ADDRESS), whose workers must
-        # have loaded the PRM themselves.
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster) as client:
-            monkeypatch.setenv("BON_DASK_ADDRESS", cluster.scheduler_address)
-            _score(dask, str(prm))
-            loaded = client.run(lambda: __import__("flows.models", fromlist=["_scorer"])._scorer.cache_info().currsize)
-        assert len(loaded) == 2 and sum(loaded.values()) >= 1, loaded
+    # generate on a local cluster that the task runner starts (BON_DASK_WORKERS) ...
+    monkeypatch.setenv("BON_TASK_RUNNER", "dask")
+    monkeypatch.setenv("BON_DASK_WORKERS", "2")
+    runner = task_runner()
+    assert isinstance(runner, DaskTaskRunner)
+    assert runner.cluster_kwargs == {"n_workers": 2, "threads_per_worker": 1, "processes": True}
+    _generate(dask, policy)
+    # ... and score on an existing cluster by its scheduler address (BON_DASK_ADDRESS), whose workers must
+    # have loaded the PRM themselves.
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster) as client:
+        monkeypatch.setenv("BON_DASK_ADDRESS", cluster.scheduler_address)
+        _score(dask, str(prm))
+        loaded = client.run(lambda: __import__("flows.model_cache", fromlist=["_scorer"])._scorer.cache_info().currsize)
+    assert len(loaded) == 2 and sum(loaded.values()) >= 1, loaded
 
     local_candidates, dask_candidates = sorted(_rows(local, CANDIDATES)), sorted(_rows(dask, CANDIDATES))
     assert len(local_candidates) == 4 * 3

@@ -15,28 +15,6 @@ TINY_PRM_TRAINING = {"max_steps": 4, "batch_size": 4, "eval_steps": 2, "learning
 
 
 @pytest.fixture(scope="module")
-def prefect():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-@pytest.fixture(scope="module")
-def tracking(tmp_path_factory):
-    """A real MLflow tracking store (SQLite) with its artifacts in a temporary folder."""
-    import mlflow
-
-    from flows.runtime import configure_mlflow
-    from flows.settings import Settings
-
-    home = tmp_path_factory.mktemp("mlflow-home")
-    configure_mlflow(Settings(home=home, mlflow_tracking_uri=f"sqlite:///{home}/mlflow.db"), experiment="bon-tests")
-    yield home
-    mlflow.set_tracking_uri(None)
-
-
-@pytest.fixture(scope="module")
 def policy(tmp_path_factory):
     return str(tiny_gpt2_lm(tmp_path_factory.mktemp("policy")))
 
@@ -51,7 +29,7 @@ def _count(url: str, sql: str, **params) -> int:
     return value
 
 
-def test_pipeline_pieces_store_register_score_and_evaluate(prefect, tracking, policy, store_url, tmp_path):
+def test_pipeline_pieces_store_register_score_and_evaluate(prefect_harness, tracking, policy, store_url, tmp_path):
     import mlflow
 
     from flows.generate import generate_flow
@@ -127,7 +105,7 @@ def test_pipeline_pieces_store_register_score_and_evaluate(prefect, tracking, po
     assert set(scored["params.scorer_version"]) == {f"{registry}/1"}
 
 
-def test_promotion_rule_keeps_the_better_champion(prefect, tracking, policy, tmp_path):
+def test_promotion_rule_keeps_the_better_champion(prefect_harness, tracking, policy, tmp_path):
     from bon_core.prm import new_prm
     from flows.registry import Benchmark, log_prm, promote_if_better, register
     from flows.tracking import tracked_run

@@ -12,12 +12,9 @@ from typer.testing import CliRunner
 from flows.cli import app
 
 
-@pytest.fixture(scope="module")
-def prefect():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+@pytest.fixture
+def prefect(prefect_harness):
+    """The session's Prefect test server (tests/conftest.py)."""
 
 
 @pytest.fixture
@@ -76,7 +73,7 @@ def test_train_prm_help_describes_every_option():
 
 
 def test_quick_demo_registers_under_its_own_names():
-    from flows.cli.pipeline_cmd import demo_registry
+    from flows.cli.demo_cmd import demo_registry
 
     assert demo_registry("bon-prm", quick=True) == "bon-prm-quick"
     assert demo_registry("bon-prm", quick=False) == "bon-prm"

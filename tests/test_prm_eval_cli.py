@@ -14,12 +14,9 @@ from typer.testing import CliRunner
 from flows.cli import app
 
 
-@pytest.fixture(scope="module")
-def prefect():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+@pytest.fixture
+def prefect(prefect_harness):
+    """The session's Prefect test server (tests/conftest.py)."""
 
 
 @pytest.fixture

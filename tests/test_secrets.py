@@ -27,7 +27,7 @@ def test_query_hint_names_the_right_client_and_no_password():
 
 def test_demo_summary_masks_the_store_and_tracking_passwords():
     from flows.cli.app import console
-    from flows.cli.pipeline_cmd import _where
+    from flows.cli.demo_cmd import _where
     from flows.settings import Settings
 
     settings = Settings(

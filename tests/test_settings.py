@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import ensure_home, load_settings, sqlite_path
+from db.engine import absolute_sqlite_url, sqlite_path
+from flows.settings import ensure_home, load_settings
 
 
 def test_defaults_live_under_dot_bon(clean_cwd):
@@ -84,3 +85,18 @@ def test_sqlite_path():
     assert sqlite_path("sqlite:///./.bon/bon.db") == Path(".bon/bon.db")
     assert sqlite_path("sqlite://") is None
     assert sqlite_path("postgresql+psycopg://u@h/d") is None
+
+
+def test_absolute_sqlite_url(clean_cwd):
+    assert absolute_sqlite_url("sqlite:///./.bon/bon.db") == f"sqlite:///{clean_cwd.resolve() / '.bon' / 'bon.db'}"
+    assert absolute_sqlite_url("sqlite:////srv/bon.db") == "sqlite:////srv/bon.db"
+    assert absolute_sqlite_url("sqlite://") == "sqlite://"
+    assert absolute_sqlite_url("postgresql+psycopg://u@h/d") == "postgresql+psycopg://u@h/d"
+
+
+def test_default_database_url_is_db_s(clean_cwd, monkeypatch):
+    from db.config import DEFAULT_DATABASE_URL, configured_database_url
+
+    assert load_settings().database_url == DEFAULT_DATABASE_URL == configured_database_url()
+    monkeypatch.setenv("BON_HOME", "/srv/bon")
+    assert load_settings().database_url == configured_database_url() == "sqlite:////srv/bon/bon.db"

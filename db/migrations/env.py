@@ -1,7 +1,8 @@
 """Alembic environment for bon's store.
 
 The database comes from the caller, in this order: a connection passed in ``config.attributes["connection"]``
-(see :mod:`db.migrate`), ``alembic -x url=...``, then bon's settings (``BON_DATABASE_URL`` / ``bon.toml``).
+(see :mod:`db.migrate`), ``alembic -x url=...``, ``BON_DATABASE_URL``, ``database_url`` in ``./bon.toml``, then
+bon's default ``sqlite:///./.bon/bon.db`` (see :func:`db.config.configured_database_url`).
 SQLite uses batch mode, since it cannot ALTER most things in place.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from db.config import configured_database_url
+from db.engine import normalize_url
 from db.models import Base
 
 config = context.config
@@ -27,11 +30,7 @@ def _configure(connection) -> None:
 
 def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url")
-    if url:
-        return url
-    from flows.settings import load_settings
-
-    return load_settings().database_url
+    return url or configured_database_url()
 
 
 def run_migrations_offline() -> None:
@@ -52,8 +51,6 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from db.engine import normalize_url
-
     engine = create_engine(normalize_url(_url()), poolclass=pool.NullPool)
     with engine.connect() as connection:
         _configure(connection)

@@ -16,8 +16,9 @@ ConfigOption = typer.Option(None, "--config", help="A bon.toml to read instead o
 
 def _settings(config: Path | None, *, create: bool = True):
     """Load settings; with ``create`` make ./.bon (or the configured home), else require an existing SQLite file."""
+    from db.engine import sqlite_path
     from db.errors import mask_url
-    from flows.settings import ensure_home, load_settings, sqlite_path
+    from flows.settings import ensure_home, load_settings
 
     try:
         settings = load_settings(config)

@@ -132,7 +132,7 @@ def generate_cmd(
 
 def _generate_into_store(run, task, policy, n, limit, split, temperature, top_p, max_new_tokens, seed, batch_size,
                          shard_size, config) -> None:  # fmt: skip
-    from flows.cli.pipeline_cmd import flow_environment
+    from flows.cli.environment import flow_environment
 
     settings = flow_environment(config)
     from db import reads

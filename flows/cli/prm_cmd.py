@@ -63,7 +63,7 @@ def train_prm_command(
     from bon_core.prm.bases import NAMED_BASES, resolve_base_model
     from bon_core.stepdata import parse_spec
     from flows.cli import checks
-    from flows.cli.pipeline_cmd import flow_environment
+    from flows.cli.environment import flow_environment
 
     if (data_arg is None) == (data is None):
         raise BonError("give the training data once: --data FORMAT:PATH (or as the first argument)")
@@ -117,7 +117,7 @@ def train_prm_command(
         soft_wrap=True,
     )
     if name:
-        from flows.cli.pipeline_cmd import print_promotion
+        from flows.cli.environment import print_promotion
 
         print_promotion(trained.registered_name, trained.registered_version)
 

@@ -97,7 +97,7 @@ def thresholds_line(figures) -> str:
 
 
 def flow_environment_for(config: Path | None):
-    """The settings with Prefect, MLflow and the store set up (see ``pipeline_cmd.flow_environment``)."""
-    from flows.cli.pipeline_cmd import flow_environment
+    """The settings with Prefect, MLflow and the store set up (see ``environment.flow_environment``)."""
+    from flows.cli.environment import flow_environment
 
     return flow_environment(config)

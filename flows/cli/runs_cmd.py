@@ -19,7 +19,7 @@ def runs_list(config: Path | None = ConfigOption) -> None:
     from rich.table import Table
 
     from db import reads
-    from flows.cli.pipeline_cmd import flow_environment
+    from flows.cli.environment import flow_environment
     from flows.store import transaction
 
     settings = flow_environment(config)
@@ -35,7 +35,7 @@ def runs_list(config: Path | None = ConfigOption) -> None:
 def runs_show(name: str = typer.Argument(..., help="Run name or id."), config: Path | None = ConfigOption) -> None:
     """One run: its settings, provenance and evaluations (accuracy per strategy and N)."""
     from db import reads
-    from flows.cli.pipeline_cmd import flow_environment
+    from flows.cli.environment import flow_environment
     from flows.cli.render import key_values, markdown_tables
     from flows.store import transaction
 

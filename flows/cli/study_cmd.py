@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from flows.cli.app import BonError, app, console
-from flows.cli.pipeline_cmd import ConfigOption, flow_environment
+from flows.cli.environment import ConfigOption, flow_environment
 
 study_app = typer.Typer(help="Controlled comparisons on stored candidates (no regeneration).", no_args_is_help=True)
 app.add_typer(study_app, name="study")
