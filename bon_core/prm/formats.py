@@ -10,15 +10,17 @@ ever inferred from a model's name.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import torch
 
-from bon_core.device import pick_device
+from bon_core.device import default_batch_tokens, pick_device
 from bon_core.prm.formatting import pad_batch, plan_batches
 from bon_core.prm.inputs import build_inputs, token_id
+from bon_core.prm.model import fuse_gelu
 from bon_core.types import Candidate, Problem, StepScores
 
 Layout = Literal["chat_tags", "text_tags", "step_pieces", "chat_turns"]
@@ -53,7 +55,7 @@ class PRMFormat:
     value_head_key: str = "v_head.summary"
     trust_remote_code: bool = False
     max_length: int = 4096
-    max_batch_tokens: int = 16384
+    max_batch_tokens: int | None = None  # padded tokens per forward; None: by device (``default_batch_tokens``)
 
     def __post_init__(self) -> None:
         if self.layout not in ("chat_tags", "text_tags", "step_pieces", "chat_turns"):
@@ -133,16 +135,24 @@ def get_format(name: str, **overrides) -> PRMFormat:
 
 
 class PublishedPRM:
-    """A published PRM checkpoint scored the way its authors do, batched: one padded forward per batch."""
+    """A published PRM checkpoint scored the way its authors do, batched: one padded forward per batch, read (and,
+    where the model allows, its LM head or value head applied) only at the score positions."""
 
     def __init__(self, model, tokenizer, fmt: PRMFormat, value_head: torch.nn.Linear | None = None, device=None):
         self.format = fmt
         self.tokenizer = tokenizer
         self.device = pick_device(str(device) if device is not None else None)
+        fuse_gelu(model)
         self.model = model.to(self.device).eval()
         self.value_head = value_head.to(self.device) if value_head is not None else None
         if fmt.readout == "token_logits":
             self.pair_ids = [token_id(tokenizer, fmt.good_token), token_id(tokenizer, fmt.bad_token)]
+        self._keeps_logits = fmt.readout == "token_logits" and keeps_logits_at_positions(model)
+
+    @property
+    def batch_tokens(self) -> int:
+        """Padded tokens per forward: the format's ``max_batch_tokens``, else this device's default."""
+        return self.format.max_batch_tokens or default_batch_tokens(self.device)
 
     @torch.no_grad()
     def score(
@@ -157,28 +167,41 @@ class PublishedPRM:
         ]
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         results: list[list[float]] = [[] for _ in encoded]
-        for batch in plan_batches(
-            [len(e.input_ids) for e in encoded], max_batch_tokens or self.format.max_batch_tokens
-        ):
-            ids, mask = pad_batch([encoded[i].input_ids for i in batch], pad)
-            probs = self._step_probs(torch.tensor(ids, device=self.device), torch.tensor(mask, device=self.device))
-            for row, index in enumerate(batch):
-                results[index] = probs[row, list(encoded[index].read_positions)].tolist()
+        for batch in plan_batches([len(e.input_ids) for e in encoded], max_batch_tokens or self.batch_tokens):
+            rows = [encoded[i] for i in batch]
+            ids, mask = pad_batch([e.input_ids for e in rows], pad)
+            read_mask = torch.zeros(len(ids), len(ids[0]), dtype=torch.bool)
+            for row, e in enumerate(rows):
+                read_mask[row, list(e.read_positions)] = True
+            probs = self._step_probs(
+                torch.tensor(ids, device=self.device),
+                torch.tensor(mask, device=self.device),
+                read_mask.to(self.device),
+            )
+            for index, step_probs in zip(batch, probs.split([len(e.read_positions) for e in rows]), strict=True):
+                results[index] = step_probs.tolist()
         for i, (steps, scores) in enumerate(zip(candidates, results, strict=True)):
             if len(scores) != len(steps):
                 raise ValueError(f"candidate {i} has {len(steps)} steps but got {len(scores)} scores")
         return results
 
-    def _step_probs(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """P(good) at every position: (B, T)."""
+    def _step_probs(self, ids: torch.Tensor, mask: torch.Tensor, read_mask: torch.Tensor) -> torch.Tensor:
+        """P(good) at every ``read_mask`` position, row by row: ``(N,)`` on the CPU."""
         fmt = self.format
         if fmt.readout == "value_head":
-            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, H)
+            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state[read_mask]  # (N, H)
             return torch.sigmoid(self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()).cpu()
-        out = self.model(input_ids=ids, attention_mask=mask)
-        logits = out.logits if hasattr(out, "logits") else out[0]  # (B, T, C) or (B, T, V)
+        if self._keeps_logits:
+            # The LM head (hidden x vocabulary) only at the columns some row reads: the model's own forward, so any
+            # logit scaling or soft-capping it applies is kept.
+            columns = read_mask.any(0).nonzero().squeeze(-1)
+            logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=columns).logits  # (B, K, V)
+            logits = logits[read_mask[:, columns]]  # (N, V)
+        else:
+            out = self.model(input_ids=ids, attention_mask=mask)
+            logits = (out.logits if hasattr(out, "logits") else out[0])[read_mask]  # (N, C) or (N, V)
         if fmt.readout == "token_logits":
-            logits = logits[..., self.pair_ids]  # (B, T, 2): [good, bad]
+            logits = logits[..., self.pair_ids]  # (N, 2): [good, bad]
         return torch.softmax(logits.float(), dim=-1)[..., fmt.good_index].cpu()
 
     def score_candidates(self, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
@@ -186,6 +209,13 @@ class PublishedPRM:
         from bon_core.prm.scorer import score_candidate_objects
 
         return score_candidate_objects(self, problems, candidates)
+
+
+def keeps_logits_at_positions(model) -> bool:
+    """Whether ``model``'s forward takes ``logits_to_keep`` as a tensor of positions (transformers' own classes
+    since 4.50); remote code may give the argument another meaning, so it is used only with transformers' own."""
+    module = type(model).__module__
+    return module.startswith("transformers.") and "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
 def load_published_prm(path, fmt: PRMFormat, device=None) -> PublishedPRM:

@@ -1,6 +1,7 @@
 """The PRM network: any pretrained ``AutoModel`` base plus the design document's MLP reward head.
 
-One forward pass reads the head at every position; training and scoring then look only at the step-tag positions.
+Training reads the head at every position (``PRMModel.forward``) and keeps the step-tag positions; scoring
+(``PRMModel.tag_logits``) applies the head, and a likelihood head's LM read-out, only where they are needed.
 
 The head reads one of two inputs (``HeadConfig.inputs``):
 
@@ -21,7 +22,10 @@ The head reads one of two inputs (``HeadConfig.inputs``):
 
 from __future__ import annotations
 
+import copy
+import inspect
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -145,15 +149,36 @@ def token_log_probs(
     return logits, torch.cat([torch.zeros_like(log_probs[:, :1]), log_probs], 1)
 
 
+def step_token_log_probs(
+    base: nn.Module, hidden: torch.Tensor, input_ids: torch.Tensor, step_index: torch.Tensor
+) -> torch.Tensor:
+    """``token_log_probs``' log-probabilities at the tokens of steps and 0 elsewhere, with the LM read-out (a
+    ``hidden x vocabulary`` matmul and softmax per position) computed only at the positions that predict a step
+    token: the prompt and padding cost nothing. Step features read nothing else."""
+    predicts_step = step_index[:, 1:] >= 0  # (B, T-1): the position's next token belongs to a step
+    logits = hidden[:, :-1][predicts_step] @ output_embeddings(base).T  # (M, V)
+    targets = input_ids[:, 1:][predicts_step]
+    values = torch.log_softmax(logits.float(), -1).gather(-1, targets[:, None]).squeeze(-1)
+    shifted = torch.zeros(predicts_step.shape, dtype=values.dtype, device=values.device)
+    return torch.cat([torch.zeros_like(shifted[:, :1]), shifted.masked_scatter(predicts_step, values)], 1)
+
+
 def step_likelihood_features(log_probs: torch.Tensor, step_index: torch.Tensor) -> torch.Tensor:
     """``(B, T, 4)``: at each position, the min and mean log-probability over the tokens of the step it belongs to,
     then over all steps up to and including that one (what an ORM at the last step needs); zeros outside steps;
     scaled to roughly unit size."""
+    per_step = per_step_likelihood_features(log_probs, step_index)
+    if per_step.shape[1] == 0:
+        return torch.zeros(*log_probs.shape, LIKELIHOOD_FEATURES, dtype=log_probs.dtype, device=log_probs.device)
+    gathered = per_step.gather(1, step_index.clamp(min=0)[..., None].expand(-1, -1, LIKELIHOOD_FEATURES))
+    return torch.where((step_index >= 0)[..., None], gathered, torch.zeros_like(gathered))
+
+
+def per_step_likelihood_features(log_probs: torch.Tensor, step_index: torch.Tensor) -> torch.Tensor:
+    """``(B, S, 4)``: ``step_likelihood_features`` once per step (``S`` = the most steps in a row; zeros for steps
+    a shorter row does not have)."""
     log_probs = log_probs.clamp(min=_LOG_PROB_FLOOR)
     num_steps = int(step_index.max().item()) + 1 if step_index.numel() else 0
-    features = torch.zeros(*log_probs.shape, LIKELIHOOD_FEATURES, dtype=log_probs.dtype, device=log_probs.device)
-    if num_steps <= 0:
-        return features
     steps = torch.arange(num_steps, device=step_index.device)
     member = step_index[:, None, :] == steps[None, :, None]  # (B, S, T)
     values = log_probs[:, None, :].expand_as(member)
@@ -169,8 +194,71 @@ def step_likelihood_features(log_probs: torch.Tensor, step_index: torch.Tensor) 
         ],
         -1,
     )  # (B, S, 4)
-    gathered = per_step.gather(1, step_index.clamp(min=0)[..., None].expand(-1, -1, LIKELIHOOD_FEATURES))
-    return torch.where((step_index >= 0)[..., None], gathered, features) / _FEATURE_SCALE
+    return per_step / _FEATURE_SCALE
+
+
+class TanhGELU(nn.Module):
+    """torch's fused ``gelu(approximate="tanh")``: the function of GPT-2's ``gelu_new`` in one kernel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(x, approximate="tanh")
+
+
+def fuse_gelu(model: nn.Module) -> int:
+    """Swap every transformers ``NewGELUActivation`` (``gelu_new``: eight elementwise passes, a quarter of a small
+    GPT-2's forward on a CPU) in ``model`` for ``TanhGELU``, in place; returns how many were swapped. The two agree
+    to float rounding (~1e-7), in value and gradient. Weights and config are untouched, so a saved model is the same."""
+    from transformers.activations import NewGELUActivation
+
+    swapped = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is NewGELUActivation:
+                setattr(parent, name, TanhGELU())
+                swapped += 1
+    return swapped
+
+
+@dataclass(frozen=True)
+class PrefixState:
+    """The base's KV cache and hidden states ``(1, P, H)`` over a prefix that several sequences start with."""
+
+    cache: Any
+    hidden: torch.Tensor
+
+    @property
+    def length(self) -> int:
+        return self.hidden.shape[1]
+
+
+def cache_argument(base: nn.Module) -> str | None:
+    """The name under which ``base``'s forward takes a KV cache (``cache`` in transformers 5, ``past_key_values``
+    before), or None."""
+    parameters = inspect.signature(base.forward).parameters
+    return next((name for name in ("cache", "past_key_values") if name in parameters), None)
+
+
+@torch.no_grad()
+def is_causal(base: nn.Module) -> bool:
+    """Whether ``base``'s hidden state at a position ignores every later token (a decoder-only LM), found by a probe:
+    two inputs that differ only in their last token must agree before it. Runs the base in eval mode."""
+    was_training = base.training
+    base.eval()
+    weight = base.get_input_embeddings().weight
+    ids = torch.arange(1, 7, device=weight.device)[None] % weight.shape[0]
+    changed = ids.clone()
+    changed[0, -1] = (ids[0, -1] + 1) % weight.shape[0]
+    first, second = (
+        base(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state[0, :-1] for x in (ids, changed)
+    )
+    base.train(was_training)
+    return bool((first - second).abs().max() <= 1e-5 * first.abs().max().clamp(min=1.0))
+
+
+def can_share_prefix(base: nn.Module) -> bool:
+    """Whether sequences that start alike can reuse one forward over their common prefix (``PRMModel.prefix_state``):
+    a causal base that takes a KV cache."""
+    return cache_argument(base) is not None and is_causal(base)
 
 
 def base_hidden_size(base: nn.Module) -> int:
@@ -193,10 +281,14 @@ class PRMModel(nn.Module):
 
     ``step_index`` (``(B, T)``, the step each token belongs to, ``NOT_A_STEP`` elsewhere) is required by a
     ``likelihood`` head. With ``outcome_on_product`` (an ORM scoring prefixes), a row's one label is the outcome and
-    its loss is the BCE of the product of the step probabilities at ``tag_mask`` positions."""
+    its loss is the BCE of the product of the step probabilities at ``tag_mask`` positions.
+
+    ``tag_logits`` is the scoring path: the same logits, only at the step tags. A ``gelu_new`` activation in the
+    base is swapped for torch's fused one (``fuse_gelu``)."""
 
     def __init__(self, base: nn.Module, head: nn.Module, lm_loss_weight: float = 0.0) -> None:
         super().__init__()
+        fuse_gelu(base)
         self.base = base
         self.reward_head = head
         self.lm_loss_weight = lm_loss_weight
@@ -248,3 +340,55 @@ class PRMModel(nn.Module):
                 out["lm_loss"] = lm_loss
                 out["loss"] = out["loss"] + self.lm_loss_weight * lm_loss
         return out
+
+    @torch.no_grad()
+    def prefix_state(self, prefix_ids: torch.Tensor) -> PrefixState:
+        """One forward over ``prefix_ids`` (``(1, P)``) whose cache ``tag_logits`` reuses for every sequence that
+        starts with it (only for a base where ``can_share_prefix``)."""
+        name = cache_argument(self.base)
+        out = self.base(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
+        cache = getattr(out, name, None) if name else None
+        return PrefixState(cache if cache is not None else out.past_key_values, out.last_hidden_state)
+
+    def tag_logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        tag_mask: torch.Tensor,
+        step_index: torch.Tensor | None = None,
+        prefix: PrefixState | None = None,
+    ) -> torch.Tensor:
+        """``forward(...)["logits"][tag_mask]`` (``(N,)``, row by row, each row's tags in order), computing only
+        what those logits read: the head at the tags and, for a likelihood head, the LM read-out at the step tokens
+        (``step_token_log_probs``) instead of at every position. With ``prefix`` (every row starts with its
+        tokens) the base runs only on what follows it; the arguments still cover whole sequences."""
+        hidden = self._hidden(input_ids, attention_mask, prefix)  # (B, T, H)
+        if not reads_likelihood(self.reward_head):
+            return self.reward_head(hidden[tag_mask]).squeeze(-1)
+        if step_index is None:
+            raise ValueError("a likelihood head needs step_index (the step each token belongs to)")
+        log_probs = step_token_log_probs(self.base, hidden, input_ids, step_index)
+        per_step = per_step_likelihood_features(log_probs, step_index)  # (B, S, 4)
+        rows = torch.arange(len(input_ids), device=input_ids.device)[:, None].expand_as(tag_mask)[tag_mask]
+        features = per_step[rows, step_index[tag_mask]]  # (N, 4)
+        if isinstance(self.reward_head, HiddenLikelihoodHead):
+            return self.reward_head(hidden[tag_mask], features).squeeze(-1)
+        return self.reward_head(features).squeeze(-1)
+
+    def _hidden(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefix: PrefixState | None
+    ) -> torch.Tensor:
+        if prefix is None:
+            return self.base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        rows, length = len(input_ids), prefix.length
+        if input_ids.shape[1] <= length:
+            raise ValueError(f"sequences of {input_ids.shape[1]} tokens do not extend a prefix of {length}")
+        cache = copy.deepcopy(prefix.cache)  # the forward appends to the cache it is given
+        cache.batch_repeat_interleave(rows)
+        rest = self.base(
+            input_ids=input_ids[:, length:],
+            attention_mask=attention_mask,  # prefix and rest: the cache's positions come first
+            use_cache=True,
+            **{cache_argument(self.base): cache},
+        ).last_hidden_state
+        return torch.cat([prefix.hidden.expand(rows, -1, -1), rest], 1)
