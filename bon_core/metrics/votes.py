@@ -38,7 +38,7 @@ CACHE_MAX_DEGREE = 128  # products of at most this many coefficients reuse their
 
 
 @functools.lru_cache(maxsize=4)
-def _pascal(n: int, dtype: type) -> np.ndarray:
+def pascal_table(n: int, dtype: type) -> np.ndarray:
     """Table C[a, t] = C(a, t) for 0 <= a, t <= n (0 where t > a), read-only (cached: pure in its arguments)."""
     table = np.zeros((n + 1, n + 1), dtype=dtype)
     table[:, 0] = 1
@@ -60,7 +60,7 @@ def majority_correct_counts(
     if len(keys) != n:
         raise ValueError(f"keys has {len(keys)} entries for {n} candidates")
     exact_ints = n > FLOAT_MAX_N if integers is None else integers
-    comb = _pascal(n, object if exact_ints else float)
+    comb = pascal_table(n, object if exact_ints else float)
     order = sorted(range(n), key=lambda i: candidates[i].sample_index)
     names: dict[str | None, int] = {}
     cls = np.array([-1 if keys[i] is None else names.setdefault(keys[i], len(names)) for i in order], dtype=int)
@@ -134,7 +134,7 @@ def _below(n: int, integers: bool, size: int, j: int, degree: int) -> np.ndarray
     """Matrix M with (P @ M)[b] = Σ_{t<j} C(size, t) · P[b - t], truncated to ``degree`` coefficients: the
     product with the ways a class of ``size`` members can put fewer than j of them in a subset (cached, read-only).
     """
-    comb = _pascal(n, object if integers else float)
+    comb = pascal_table(n, object if integers else float)
     m = np.zeros((degree, degree), dtype=comb.dtype)
     for t in range(min(j, degree)):
         idx = np.arange(degree - t)

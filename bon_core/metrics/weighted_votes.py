@@ -39,7 +39,6 @@ as ``fsum`` rounds. Counts are float64 sums of non-negative products (relative e
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bon_core.metrics.votes import pascal_table
 from bon_core.types import Candidate
 
 SUBSET_SUM_LIMIT = 2**20  # Σ over answer classes of 2^(class size): sub-sums one pool may tabulate
@@ -172,17 +172,6 @@ def _subset_table(
     return _SubsetTable(size[1:], total[1:], top[1:], first[1:], picks[1:])
 
 
-@functools.lru_cache(maxsize=4)
-def _binomials(n: int) -> np.ndarray:
-    """C[a, t] = C(a, t) for 0 <= a, t <= n, in float64, read-only (cached: pure in n)."""
-    table = np.zeros((n + 1, n + 1))
-    table[:, 0] = 1.0
-    for a in range(1, n + 1):
-        table[a, 1:] = table[a - 1, 1:] + table[a - 1, :-1]
-    table.flags.writeable = False
-    return table
-
-
 def weighted_correct_counts(
     candidates: Sequence[Candidate],
     keys: Sequence[str | None],
@@ -201,7 +190,7 @@ def weighted_correct_counts(
     obstacle = exact_obstacle(candidates, keys, scores, temperature)
     if obstacle is not None:
         raise ValueError(f"weighted vote not countable exactly: {obstacle}")
-    comb = _binomials(n)
+    comb = pascal_table(n, float)
     counts = np.zeros(n + 1)
     unanswered = sorted(
         (i for i in range(n) if keys[i] is None), key=lambda i: (-scores[i], candidates[i].sample_index)

@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,42 +23,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from prm_tiny import tiny_gpt2_lm  # noqa: E402
+from stress.processes import INVOCATION_TIMEOUT_S, run_bon, start_bon  # noqa: E402
 
 KILLS = int(os.environ.get("BON_STRESS_KILLS", "3"))
 SEED = int(os.environ.get("BON_STRESS_SEED", "0"))
-BON = str(Path(sys.executable).parent / "bon")
 N, LIMIT = 3, 4
 # One problem per shard: every problem is its own transaction, so kills land between and inside commits.
 GENERATE = ["generate", "--task", "arith", "-n", str(N), "--limit", str(LIMIT), "--max-new-tokens", "24",
             "--shard-size", "1"]  # fmt: skip
 SCORE = ["score", "--shard-size", "1", "--run"]
 AGGREGATIONS = 5  # min, prod, last, mean, sum
-INVOCATION_TIMEOUT_S = 900
 # Each kill point costs four `bon` invocations (kill and re-run, for generate and for score), plus three for setup.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(INVOCATION_TIMEOUT_S * (3 + 4 * KILLS))]
 
 
-def _env() -> dict[str, str]:
-    drop = ("BON_", "MLFLOW_", "PREFECT_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    return {**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def _bon(home: Path, *args: str) -> float:
-    """Run ``bon args`` to the end; returns its wall time. On a timeout its whole process group is killed (the
-    ephemeral Prefect server it starts included)."""
-    started = time.monotonic()
-    log = home / "bon.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([BON, *args], cwd=home, env=_env(), stdout=out, stderr=out, start_new_session=True)
-    try:
-        process.wait(timeout=INVOCATION_TIMEOUT_S)
-    finally:
-        if process.returncode is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode == 0, f"bon {' '.join(args)}:\n{log.read_text()[-3000:]}"
-    return time.monotonic() - started
+    return run_bon(home, list(args), home / "bon.log")
 
 
 def _query(db: Path, sql: str, *params) -> list[tuple]:
@@ -82,8 +61,7 @@ SCORE_ROWS = (
 def _kill_during(home: Path, args: list[str], point: tuple[str, float], count_sql: str, run: str) -> str:
     """Start ``bon args``, SIGKILL its whole process group at ``point``; say where the kill landed."""
     db = home / ".bon" / "bon.db"
-    with open(home / "killed.log", "ab") as log:
-        process = subprocess.Popen([BON, *args], cwd=home, env=_env(), stdout=log, stderr=log, start_new_session=True)
+    process = start_bon(home, args, home / "killed.log")
     kind, value = point
     started = time.monotonic()
     while process.poll() is None:

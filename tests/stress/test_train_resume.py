@@ -16,7 +16,6 @@ import os
 import random
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,39 +24,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from prm_tiny import tiny_gpt2_lm  # noqa: E402
+from stress.processes import INVOCATION_TIMEOUT_S, run_bon, start_bon  # noqa: E402
 
 KILLS = int(os.environ.get("BON_STRESS_KILLS", "3"))
 SEED = int(os.environ.get("BON_STRESS_SEED", "0"))
-BON = str(Path(sys.executable).parent / "bon")
 MAX_STEPS, EVAL_STEPS = 60, 4
-INVOCATION_TIMEOUT_S = 900
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(INVOCATION_TIMEOUT_S * (1 + 2 * KILLS))]
-
-
-def _env() -> dict[str, str]:
-    drop = ("BON_", "MLFLOW_", "PREFECT_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    return {**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _train_args(data: Path, base: Path, out: Path) -> list[str]:
     return ["train-prm", "--data", f"trl:{data}", "--base", str(base), "--out", str(out),
             "--max-steps", str(MAX_STEPS), "--eval-steps", str(EVAL_STEPS), "--max-length", "64",
             "--batch-size", "4", "--no-register"]  # fmt: skip
-
-
-def _bon(home: Path, args: list[str], log: Path) -> float:
-    started = time.monotonic()
-    with open(log, "wb") as out:
-        process = subprocess.Popen([BON, *args], cwd=home, env=_env(), stdout=out, stderr=out, start_new_session=True)
-    try:
-        process.wait(timeout=INVOCATION_TIMEOUT_S)
-    finally:
-        if process.returncode is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode == 0, f"bon {' '.join(args)}:\n{log.read_text()[-3000:]}"
-    return time.monotonic() - started
 
 
 def _complete_checkpoints(folder: Path) -> list[int]:
@@ -74,8 +52,7 @@ def _complete_checkpoints(folder: Path) -> list[int]:
 def _kill_during(home: Path, args: list[str], checkpoints: Path, step: int, delay_s: float) -> tuple[str, int | None]:
     """Start ``bon args`` and SIGKILL its process group ``delay_s`` after the folder of checkpoint ``step`` (or a
     later one) appears, complete or not; returns where the kill landed and the newest complete checkpoint left."""
-    with open(home / "killed.log", "ab") as log:
-        process = subprocess.Popen([BON, *args], cwd=home, env=_env(), stdout=log, stderr=log, start_new_session=True)
+    process = start_bon(home, args, home / "killed.log")
     started, seen = time.monotonic(), None
     while process.poll() is None:
         if seen is None and checkpoints.exists():
@@ -113,8 +90,8 @@ def test_killed_train_prm_resumes_from_its_last_checkpoint(tmp_path):
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
     base = tiny_gpt2_lm(tmp_path / "base")
-    _bon(home, ["init"], home / "init.log")
-    reference_s = _bon(home, _train_args(data, base, tmp_path / "reference"), home / "reference.log")
+    run_bon(home, ["init"], home / "init.log")
+    reference_s = run_bon(home, _train_args(data, base, tmp_path / "reference"), home / "reference.log")
     reference = _weights(tmp_path / "reference")
     assert not (tmp_path / "reference.checkpoints").exists(), "checkpoints are removed once the model is saved"
 
@@ -130,7 +107,7 @@ def test_killed_train_prm_resumes_from_its_last_checkpoint(tmp_path):
         delay_s = 0.0 if k % 2 == 0 else rng.uniform(0.0, 1.0)
         where, left = _kill_during(home, _train_args(data, base, out), checkpoints, step, delay_s)
         log = home / f"rerun-{k}.log"
-        _bon(home, _train_args(data, base, out), log)
+        run_bon(home, _train_args(data, base, out), log)
         resumed = re.search(r"resumed from the checkpoint at step (\d+)", log.read_text())
         if where.startswith("killed"):
             # The re-run continues from the newest complete checkpoint the kill left, or starts over without one.
