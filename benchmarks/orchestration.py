@@ -1,8 +1,8 @@
 """6. Orchestration overhead: the same scoring work as plain Python (``score_shard.fn`` over the shards) vs the
 Prefect ``score`` flow (ephemeral API, thread task runner), on a seeded SQLite store.
 
-Each repetition works on a fresh copy of the seeded database (a new file), so both always score every candidate. The overhead is
-(flow time / plain time - 1); correctness: both store the same step scores.
+Each repetition works on a fresh copy of the seeded database (a new file), so both always score every candidate.
+The overhead is (flow time / plain time - 1); correctness: both store the same step scores.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from db.models import (
     EvaluationRow,
     ProblemRow,
     RunRow,
+    ScorerRow,
     SelectionRow,
     StepRow,
     StepScoreRow,
@@ -89,6 +90,28 @@ def get_run(session: Session, run: int | str) -> RunRecord:
         known = session.scalars(select(RunRow.name).order_by(RunRow.id).limit(20)).all()
         raise ValueError(f"unknown run {run!r}; known: {', '.join(known) or 'none (generate one first)'}")
     return _record(row)
+
+
+def find_scorer(session: Session, label: str) -> int:
+    """The id of the stored scorer ``NAME`` (its latest stored version) or ``NAME:VERSION``; ValueError naming the
+    stored scorers if there is none."""
+    name, _, version = label.partition(":")
+    stmt = select(ScorerRow.id).where(ScorerRow.name == name)
+    if version:
+        stmt = stmt.where(ScorerRow.version == version)
+    found = session.scalars(stmt.order_by(ScorerRow.id.desc())).first()
+    if found is None:
+        known = sorted(set(session.scalars(select(ScorerRow.name))))
+        raise ValueError(f"unknown scorer {label!r}; stored scorers: {', '.join(known) or 'none (run bon score)'}")
+    return found
+
+
+def scorer_label(session: Session, scorer_id: int) -> str:
+    """``NAME:VERSION`` of the stored scorer ``scorer_id`` (what :func:`find_scorer` reads back)."""
+    row = session.get(ScorerRow, scorer_id)
+    if row is None:
+        raise ValueError(f"no stored scorer with id {scorer_id}")
+    return f"{row.name}:{row.version}"
 
 
 def _filtered(stmt: Select, column, values: Collection[Any] | None) -> Iterator[Select]:

@@ -34,7 +34,7 @@ def nightly_champion_eval(
 
     Scoring skips candidates this exact model version has already scored, so only a new champion costs compute.
     """
-    from db.models import ScorerRow
+    from db import reads
     from flows.runtime import task_runner
     from flows.score import score_flow
     from flows.select_evaluate import select_evaluate_flow
@@ -47,8 +47,7 @@ def nightly_champion_eval(
         settings.database_url, run_name, f"models:/{registry_name}@{alias}"
     )
     with transaction(settings.database_url) as session:
-        row = session.get(ScorerRow, scorer_id)
-        label = f"{row.name}:{row.version}"
+        label = reads.scorer_label(session, scorer_id)
     report = select_evaluate_flow(
         settings.database_url,
         run_name,

@@ -45,7 +45,7 @@ def load_scored_run(database_url: str, run_name: str, scorer_aggregations: dict[
         run = reads.get_run(session, run_name)
         problems = reads.load_problems(session, run_id=run.id)
         candidates = reads.load_candidates(session, run.id)
-        scorers = {label: _scorer_id(session, label) for label in scorer_aggregations}
+        scorers = {label: reads.find_scorer(session, label) for label in scorer_aggregations}
         sets = [
             ScoreSet(label, how, reads.load_candidate_scores(session, run.id, scorers[label], how))
             for label, hows in scorer_aggregations.items()
@@ -61,7 +61,7 @@ def load_validation_scores(database_url: str, run_name: str, scorer_label: str, 
 
     with transaction(database_url) as session:
         run = reads.get_run(session, run_name)
-        scores = reads.load_candidate_scores(session, run.id, _scorer_id(session, scorer_label), aggregation)
+        scores = reads.load_candidate_scores(session, run.id, reads.find_scorer(session, scorer_label), aggregation)
     if not scores:
         raise ValueError(
             f"validation run {run_name!r} has no {aggregation!r} scores from scorer {scorer_label!r}; "
@@ -102,23 +102,6 @@ def store_evaluation(session, run_id: int, problems, evaluation, scorer_ids: dic
         by_scorer.setdefault(scorer_ids.get(p.scorer), []).append(p)
     for scorer_id, points in by_scorer.items():
         repository.insert_evaluations(session, run_id, scorer_id, points)
-
-
-def _scorer_id(session, label: str) -> int:
-    """A scorer by ``NAME`` (latest stored version) or ``NAME:VERSION``."""
-    from sqlalchemy import select
-
-    from db.models import ScorerRow
-
-    name, _, version = label.partition(":")
-    stmt = select(ScorerRow.id).where(ScorerRow.name == name)
-    if version:
-        stmt = stmt.where(ScorerRow.version == version)
-    found = session.scalars(stmt.order_by(ScorerRow.id.desc())).first()
-    if found is None:
-        known = sorted(set(session.scalars(select(ScorerRow.name))))
-        raise ValueError(f"unknown scorer {label!r}; stored scorers: {', '.join(known) or 'none (run bon score)'}")
-    return found
 
 
 @flow(name="select-evaluate", log_prints=True)

@@ -36,12 +36,11 @@ def _labelled_scores(database_url: str, run_name: str, scorer_label: str, aggreg
     from bon_core.aggregate import aggregate
     from bon_core.metrics.step_analysis import LabelledScores
     from db import reads
-    from flows.select_evaluate import _scorer_id
 
     with transaction(database_url) as session:
         run = reads.get_run(session, run_name)
         candidates = reads.load_candidates(session, run.id)
-        scores = reads.load_step_scores(session, run.id, _scorer_id(session, scorer_label))
+        scores = reads.load_step_scores(session, run.id, reads.find_scorer(session, scorer_label))
     out = {}
     for c in candidates:
         step_scores = scores.get((c.problem_id, c.sample_index))

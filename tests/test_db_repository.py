@@ -228,3 +228,17 @@ def test_stored_evaluations_carry_the_method_labels_of_their_points(session):
     for source in ("evaluations", "v_best_at_n"):
         rows = session.execute(text(f"SELECT strategy, scorer, metric, n, method, ci_method FROM {source}")).all()
         assert {(s, sc, m, n): (method, ci) for s, sc, m, n, method, ci in rows} == labels
+
+
+def test_find_scorer_by_name_or_name_and_version(session):
+    from db import reads
+
+    assert "none (run bon score)" in str(pytest.raises(ValueError, reads.find_scorer, session, "tiny").value)
+    v1 = repo.upsert_scorer(session, ScorerInfo("prm", "tiny", "v1"))
+    v2 = repo.upsert_scorer(session, ScorerInfo("prm", "tiny", "v2"))
+    repo.upsert_scorer(session, ScorerInfo("orm", "other", "v1"))
+    assert reads.find_scorer(session, "tiny") == v2  # the latest stored version
+    assert reads.find_scorer(session, "tiny:v1") == v1
+    assert reads.scorer_label(session, v1) == "tiny:v1"
+    with pytest.raises(ValueError, match=r"unknown scorer 'tiny:v3'; stored scorers: other, tiny"):
+        reads.find_scorer(session, "tiny:v3")

@@ -63,3 +63,14 @@ def test_the_command_line_imports_benchmarks_only_inside_bon_bench():
         if top and name.split(".")[0] == "benchmarks"
     ]
     assert at_import == []
+
+
+def test_flows_reach_stored_rows_only_through_db_functions():
+    # ORM row classes stay inside db/: flows read through db.reads and write through db.repository.
+    wrong = [
+        (str(path.relative_to(ROOT)), name)
+        for path in (ROOT / "flows").rglob("*.py")
+        for name, _ in _imports(path)
+        if name == "db.models" or name.startswith("db.models.")
+    ]
+    assert wrong == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -15,8 +16,8 @@ from bon_core.prm import (
     from_candidate,
     from_labelled_solution,
     new_prm,
-    step_auroc,
     train_prm,
+    validation_auroc,
 )
 from bon_core.prm.train import prepare_examples
 from bon_core.tasks import get_task
@@ -52,7 +53,7 @@ def corrupted_arith_examples(split: str, count: int, seed: int) -> list[StepLabe
 def held_out_auroc(prm, examples) -> float:
     scores = prm.score([e.problem for e in examples], [list(e.steps) for e in examples])
     masked = prepare_examples(examples, PRMTrainConfig())  # judge steps up to the first error, as in training
-    return step_auroc(
+    return validation_auroc(
         [s for row in scores for s in row], [x if x is not None else -100.0 for e in masked for x in e.labels]
     )
 
@@ -113,10 +114,10 @@ def test_label_policy_masks_after_first_error_and_orm_keeps_only_the_outcome():
     assert prepare_examples([good], PRMTrainConfig(kind="orm"))[0].labels == (None, 1.0)
 
 
-def test_step_auroc_ignores_unlabelled_positions():
+def test_validation_auroc_ignores_unlabelled_positions_and_is_undefined_for_one_class():
     # positives score 0.9 and 0.4, negatives 0.5 and 0.1: 3 of the 4 pairs are ordered right -> 0.75
-    assert step_auroc([0.9, 0.4, 0.5, 0.1, 5.0], [1.0, 1.0, 0.0, 0.0, -100.0]) == pytest.approx(0.75)
-    assert step_auroc([0.3, 0.2], [1.0, 1.0]) == 0.5
+    assert validation_auroc([0.9, 0.4, 0.5, 0.1, 5.0], [1.0, 1.0, 0.0, 0.0, -100.0]) == pytest.approx(0.75)
+    assert math.isnan(validation_auroc([0.3, 0.2], [1.0, 1.0]))  # undefined, not 0.5
 
 
 def test_records_from_candidates_and_labelled_solutions():

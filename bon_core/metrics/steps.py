@@ -36,14 +36,21 @@ def _flatten_labelled(step_scores: StepScoreSeqs, step_labels: StepLabelSeqs) ->
     return np.asarray(ss), np.asarray(ys)
 
 
-def step_auroc(step_scores: StepScoreSeqs, step_labels: StepLabelSeqs) -> float:
-    """AUROC of step scores for telling ``correct`` steps from ``incorrect`` ones (sklearn ``roc_auc_score``)."""
-    scores, labels = _flatten_labelled(step_scores, step_labels)
-    if len(set(labels.tolist())) < 2:
+def binary_auroc(scores: Sequence[float] | np.ndarray, positives: Sequence[bool] | np.ndarray) -> float:
+    """AUROC of ``scores`` for telling positives from negatives (sklearn ``roc_auc_score``); ValueError when only one
+    class is present (the AUROC is then undefined, not 0.5)."""
+    truth = np.asarray(positives, dtype=bool)
+    if truth.all() or not truth.any():
         raise ValueError("step AUROC needs both correct and incorrect labelled steps")
     from sklearn.metrics import roc_auc_score  # imported here: sklearn takes seconds to import
 
-    return float(roc_auc_score(labels, scores))
+    return float(roc_auc_score(truth, np.asarray(scores, dtype=float)))
+
+
+def step_auroc(step_scores: StepScoreSeqs, step_labels: StepLabelSeqs) -> float:
+    """AUROC of step scores for telling ``correct`` steps from ``incorrect`` ones (:func:`binary_auroc`)."""
+    scores, labels = _flatten_labelled(step_scores, step_labels)
+    return binary_auroc(scores, labels == 1)
 
 
 def expected_calibration_error(probs: Sequence[float], outcomes: Sequence[int | bool], n_bins: int = 10) -> float:

@@ -13,11 +13,11 @@ from bon_core.prm.mc_labels import MCItem, MCLabels, label_agreement, mc_step_la
 from bon_core.prm.model import HeadConfig, PRMModel, RewardHead
 from bon_core.prm.records import StepLabelledExample, from_candidate, from_labelled_solution, to_orm_example
 from bon_core.prm.scorer import PRM, PRMSpec, new_prm
-from bon_core.prm.train import PRMTrainConfig, TrainReport, step_auroc, train_prm
+from bon_core.prm.train import PRMTrainConfig, TrainReport, train_prm, validation_auroc
 
 __all__ = [
     "HeadConfig", "MCItem", "MCLabels", "PRM", "PRMFormat", "PRMModel", "PRMSpec", "PRMTrainConfig", "PRM_FORMATS",
     "PublishedPRM", "RewardHead", "StepFormat", "StepLabelledExample", "TrainReport", "from_candidate",
     "from_labelled_solution", "get_format", "label_agreement", "load_prm", "mc_step_labels", "mc_step_labels_batch",
-    "new_prm", "save_prm", "step_auroc", "to_orm_example", "train_prm",
+    "new_prm", "save_prm", "to_orm_example", "train_prm", "validation_auroc",
 ]  # fmt: skip

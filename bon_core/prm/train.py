@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from bon_core.metrics.steps import binary_auroc
 from bon_core.prm.model import IGNORE_LABEL, IGNORE_TOKEN, NOT_A_STEP
 from bon_core.prm.records import StepLabelledExample, mask_after_first_error, to_orm_example
 from bon_core.prm.scorer import PRM, PRMSpec, new_prm
@@ -192,18 +193,17 @@ def freeze_lower_layers(prm: PRM, count: int) -> None:
             parameter.requires_grad_(False)
 
 
-def step_auroc(logits, labels) -> float:
-    """AUROC of per-position scores against labels (>= 0.5 is positive), over labelled positions; 0.5 when the
-    labelled positions hold only one class."""
+def validation_auroc(logits, labels) -> float:
+    """Step AUROC (:func:`bon_core.metrics.steps.binary_auroc`) of per-position logits against training labels
+    (>= 0.5 is positive) over the labelled positions; nan when those hold only one class (undefined)."""
     import numpy as np
-    from sklearn.metrics import roc_auc_score
 
     logits, labels = np.asarray(logits, dtype=float), np.asarray(labels, dtype=float)
     mask = labels != IGNORE_LABEL
-    truth = labels[mask] >= 0.5
-    if truth.all() or not truth.any():
-        return 0.5
-    return float(roc_auc_score(truth, logits[mask]))
+    try:
+        return binary_auroc(logits[mask], labels[mask] >= 0.5)
+    except ValueError:
+        return float("nan")
 
 
 def train_prm(
@@ -298,7 +298,7 @@ def train_prm(
             else:
                 scores.append(float(tagged.min()))
         return {
-            "auroc": step_auroc(logits, labels),
+            "auroc": validation_auroc(logits, labels),
             "best_at_n": selection_accuracy(scores, val_problems, val_correct),
         }
 

@@ -67,12 +67,12 @@ def stored_run(database_url: str, name: str) -> None:
 
 def stored_scorer(database_url: str, label: str) -> None:
     """``NAME`` or ``NAME:VERSION`` must be a scorer in the store (the error lists the stored ones)."""
-    from flows.select_evaluate import _scorer_id
+    from db import reads
     from flows.store import transaction
 
     with transaction(database_url) as session:
         try:
-            _scorer_id(session, label)
+            reads.find_scorer(session, label)
         except ValueError as exc:
             raise BonError(f"--scorer: {exc}") from None
 

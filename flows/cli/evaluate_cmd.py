@@ -103,7 +103,6 @@ def select_command(
     from bon_core.select import STRATEGIES, select
     from bon_core.tasks import get_task
     from db import reads, repository
-    from flows.select_evaluate import _scorer_id
     from flows.store import transaction
 
     settings = flow_environment(config)
@@ -119,7 +118,7 @@ def select_command(
     with transaction(settings.database_url) as session:
         try:
             stored = reads.get_run(session, run)
-            scorer_id = _scorer_id(session, scorer) if scorer else None
+            scorer_id = reads.find_scorer(session, scorer) if scorer else None
         except (KeyError, LookupError, ValueError) as exc:
             raise BonError(str(exc)) from None
         problems = reads.load_problems(session, run_id=stored.id)
