@@ -17,7 +17,7 @@ def _cells(line: str) -> list[str]:
 
 def markdown_tables(markdown: str, title: str | None = None) -> list[Any]:
     """Each Markdown table of ``markdown`` as a Rich table (numeric columns right-aligned); every other non-empty
-    line as plain text, in order."""
+    line as plain text, in order. ``title`` heads the first table only (the others are named by their header)."""
     out: list[Any] = []
     table: Table | None = None
     header: list[str] | None = None
@@ -27,7 +27,8 @@ def markdown_tables(markdown: str, title: str | None = None) -> list[Any]:
             if header is None:
                 header, table = cells, None
             elif table is None and all(set(c) <= set("-: ") for c in cells):
-                table = Table(title=title, title_justify="left")
+                titled = any(isinstance(x, Table) for x in out)
+                table = Table(title=None if titled else title, title_justify="left")
                 for name in header:
                     table.add_column(name, justify="right" if name.startswith(("N=", "n=")) else "left")
                 out.append(table)
