@@ -70,7 +70,7 @@ def run(quick: bool) -> list[BenchResult]:
         seeded = root / "seed.db"
         _seed(f"sqlite:///{seeded}", size["problems"])
 
-        from flows.runtime import shards
+        from flows.runtime import ephemeral_flow_settings, shards
         from flows.score import run_score, score_shard, scorer_identity
 
         model = str(root / "prm")
@@ -98,7 +98,10 @@ def run(quick: bool) -> list[BenchResult]:
                 score_shard.fn(url, run.id, scorer_id, path, "bon", shard)
 
         def flow(rep: int) -> None:
-            run_score(database_url=fresh("flow", rep), run_name="bench", model_uri=model, shard_size=size["shard_size"])
+            # as `bon score` runs it: the CLI enters ephemeral_flow_settings for the whole command
+            with ephemeral_flow_settings():
+                run_score(database_url=fresh("flow", rep), run_name="bench", model_uri=model,
+                          shard_size=size["shard_size"])  # fmt: skip
 
         timing = time_interleaved(plain, flow, 5)
         plain_scores, flow_scores = _step_scores(urls["plain"]), _step_scores(urls["flow"])

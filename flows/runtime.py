@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,22 @@ def configure_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(home / "storage"))
     if settings.prefect_api_url:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+
+
+@contextmanager
+def ephemeral_flow_settings() -> Iterator[None]:
+    """Flow runs without Prefect's heartbeat thread when no Prefect server is configured (``PREFECT_API_URL``
+    unset: the ephemeral API lives and dies with this process). Heartbeats let a server's automations find crashed
+    runs; nothing reads them here, and ending a run joins the thread, which sleeps in 1 s steps: about 1 s of every
+    flow run (``benchmarks/orchestration.py``). Against a server they stay on."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def quiet_flow_errors() -> None:

@@ -1,11 +1,13 @@
 """What every command that runs a flow shares: the ``--config`` option, :func:`flow_environment` (settings, Prefect,
-MLflow and the store made ready, or one line saying what is wrong) and :func:`print_promotion`."""
+MLflow and the store made ready, or one line saying what is wrong; flow runs without heartbeats when Prefect is
+ephemeral, see ``flows.runtime.ephemeral_flow_settings``) and :func:`print_promotion`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import typer
 
 from flows.cli.app import BonError, console
@@ -24,6 +26,7 @@ def flow_environment(config: Path | None = None, check_store: Callable[[str], No
         TrackingUnreachableError,
         configure_mlflow,
         configure_prefect,
+        ephemeral_flow_settings,
         password_to_environment,
         quiet_flow_errors,
         quiet_libraries,
@@ -51,6 +54,9 @@ def flow_environment(config: Path | None = None, check_store: Callable[[str], No
         configure_mlflow(settings)
     except TrackingUnreachableError as exc:
         raise BonError(str(exc)) from None
+    context = click.get_current_context(silent=True)
+    if context is not None:  # for the rest of the command
+        context.with_resource(ephemeral_flow_settings())
     return settings
 
 
