@@ -27,6 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.harness import BenchResult, check
+from bon_core.aggregate import AGGREGATORS
 
 SIZES = {
     "quick": {"problems": (32, 64, 128), "shard": 16, "repeats": 2},
@@ -34,7 +35,7 @@ SIZES = {
 }
 SAMPLES, STEPS = 16, 4
 PHASES = ("generate read", "generate write", "score read", "score write")
-AGGREGATIONS = ("min", "prod", "last", "mean", "sum")
+AGGREGATIONS = tuple(AGGREGATORS)
 
 
 def _numbers(n: int) -> str:

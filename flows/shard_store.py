@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bon_core.aggregate import AGGREGATORS, aggregate
 from flows.store import run_transaction
 
-AGGREGATIONS: tuple[str, ...] = ("min", "prod", "last", "mean", "sum")
+AGGREGATIONS: tuple[str, ...] = tuple(AGGREGATORS)  # every candidate is stored under each of them
 
 
 def shard_todo(database_url: str, run_id: int, task_name: str, source_ids: list[str], n: int) -> tuple[list, int]:
@@ -59,7 +60,6 @@ def shard_to_score(database_url: str, run_id: int, scorer_id: int, source_ids: l
 def store_scores(database_url: str, scorer_id: int, todo: list, step_scores: list[Sequence[float]]) -> None:
     """Write the step scores of ``todo``'s candidates and their aggregates under :data:`AGGREGATIONS`, all in one
     transaction (retried if it fails for a transient reason)."""
-    from bon_core.aggregate import aggregate
     from db import repository
 
     step_rows, candidate_rows = [], []
