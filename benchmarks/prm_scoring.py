@@ -63,12 +63,14 @@ def scoring_flops(prm, encoded: Sequence) -> dict[str, int]:
     """Matmul FLOPs of one ``PRM.score`` pass over ``encoded``, by part, counting only what it computes: real tokens
     (not padding), and a prompt shared by a group of candidates (``prompt_groups``) once.
 
-    ``body``: 2 x the base's non-embedding parameters x computed tokens (embeddings are lookups, not matmuls);
-    ``attention``: 2·2·L·d per query-key pair, all pairs of a sequence (T²) or, after a shared prompt of P tokens,
-    the (T - P)·T pairs of its own queries plus P² once per group; ``head``: 2 x head parameters at each step tag;
-    ``lm_head``: 2·V·d at each position a likelihood head reads the LM at (0 for a hidden-state head).
+    ``body``: 2 x the base's non-embedding parameters x computed tokens (embeddings are lookups, not matmuls), except
+    that with a hidden-state head the last block's MLP runs only at the step tags (``mlp_only_at``; a shared prompt's
+    own forward still runs it everywhere); ``attention``: 2·2·L·d per query-key pair, all pairs of a sequence (T²)
+    or, after a shared prompt of P tokens, the (T - P)·T pairs of its own queries plus P² once per group; ``head``:
+    2 x head parameters at each step tag; ``lm_head``: 2·V·d at each position a likelihood head reads the LM at (0
+    for a hidden-state head).
     """
-    from bon_core.prm.model import base_hidden_size, output_embeddings, reads_likelihood
+    from bon_core.prm.model import base_hidden_size, last_block_mlp, output_embeddings, reads_likelihood
     from bon_core.prm.scorer import prompt_groups
 
     base, head = prm.model.base, prm.model.reward_head
@@ -78,15 +80,58 @@ def scoring_flops(prm, encoded: Sequence) -> dict[str, int]:
     shared_prompts = [encoded[group[0]].body_start for group in shared]
     lengths = [(len(e.input_ids), prompt.get(i, 0)) for i, e in enumerate(encoded)]
     tags = sum(len(e.tag_positions) for e in encoded)
+    mlp = last_block_mlp(base)
+    tags_only = 0 if mlp is None or reads_likelihood(head) else sum(p.numel() for p in mlp.parameters())
     lm_positions = 0
     if reads_likelihood(head):
         lm_positions = sum(1 for e in encoded for t, step in enumerate(e.step_index()) if t >= 1 and step >= 0)
+    everywhere = matmul_parameters(base)
     return {
-        "body": 2 * matmul_parameters(base) * (sum(t - p for t, p in lengths) + sum(shared_prompts)),
+        "body": 2 * (everywhere - tags_only) * sum(t - p for t, p in lengths)
+        + 2 * everywhere * sum(shared_prompts)
+        + 2 * tags_only * tags,
         "attention": pair * (sum((t - p) * t for t, p in lengths) + sum(p**2 for p in shared_prompts)),
         "head": 2 * sum(p.numel() for p in head.parameters()) * tags,
         "lm_head": 2 * output_embeddings(base).shape[0] * base_hidden_size(base) * lm_positions if lm_positions else 0,
     }
+
+
+def ours_phases(prm, problems: list[str], candidates: list[list[str]], repeats: int = 5) -> dict[str, float]:
+    """Median seconds of one ``prm.score`` by phase: ``encode`` (tokenizing), ``prompt`` (the shared prompts'
+    forwards), ``forward`` (each batch's base and head, ``tag_logits``) and ``other`` (planning, padding, scores
+    back to lists), from the calls timed inside ``repeats`` whole runs."""
+    import statistics
+    import time
+
+    def timed(owner, name: str, sink: list[float]) -> None:
+        method = getattr(owner, name)
+
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            out = method(*args, **kwargs)
+            sink[-1] += time.perf_counter() - start
+            return out
+
+        setattr(owner, name, run)  # an instance attribute: deleting it restores the method
+
+    parts: dict[str, list[float]] = {"encode": [], "prompt": [], "forward": [], "total": []}
+    owners = {"encode": prm, "prompt": prm.model, "forward": prm.model}
+    names = {"encode": "encode", "prompt": "prefix_state", "forward": "tag_logits"}
+    for part, owner in owners.items():
+        timed(owner, names[part], parts[part])
+    try:
+        for _ in range(repeats):
+            for sink in parts.values():
+                sink.append(0.0)
+            start = time.perf_counter()
+            prm.score(problems, candidates)
+            parts["total"][-1] = time.perf_counter() - start
+    finally:
+        for part, owner in owners.items():
+            delattr(owner, names[part])
+    medians = {part: statistics.median(values) for part, values in parts.items()}
+    medians["other"] = max(0.0, medians["total"] - medians["encode"] - medians["prompt"] - medians["forward"])
+    return medians
 
 
 def compare(
@@ -124,6 +169,7 @@ def compare(
     parts = scoring_flops(prm, encoded)
     flops = sum(parts.values())
     machine = matmul_flops_per_s()
+    phases = ours_phases(prm, problems, candidates)
     achieved = flops / timing.ours_median
     base = prm.model.base
     return BenchResult(
@@ -149,6 +195,9 @@ def compare(
             "GFLOP/s": round(achieved / 1e9, 2),
             "of matmul peak": f"{100 * achieved / machine:.1f}%",
             "max |diff|": f"{worst:.1e}",
+            "ours ms (encode/prompt/forward/other)": "/".join(
+                f"{1e3 * phases[part]:.1f}" for part in ("encode", "prompt", "forward", "other")
+            ),
         },
         checks={"max_abs_diff": worst, "tolerance": 1e-4},
         timing={
@@ -156,10 +205,11 @@ def compare(
             "matmul_flop_per_s": machine,
             "scoring_flops": flops,
             "scoring_flops_by_part": parts,
+            "ours_phases_s": phases,
         },
-        note="FLOPs: 2 x non-embedding parameters x computed tokens (a shared prompt once) + attention 4·L·d per "
-        "query-key pair + the head at the tags (no LM head: a hidden-state head); the loop calls the same PRM.score "
-        "per prefix",
+        note="FLOPs: 2 x non-embedding parameters x computed tokens (a shared prompt once; the last block's MLP only "
+        "at the tags) + attention 4·L·d per query-key pair + the head at the tags (no LM head: a hidden-state head); "
+        "the loop calls the same PRM.score per prefix",
     )
 
 

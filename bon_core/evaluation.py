@@ -8,6 +8,8 @@ Compute: ``policy_tokens`` are the candidates' policy tokens; ``scorer_tokens`` 
 in policy tokens. Strategies that use no scorer (``STRATEGIES[name].uses_scorer(params)`` is false) get no scores
 and record zero scorer calls and tokens. ``early_stop`` without a ``threshold`` gets one calibrated on validation
 scores (:func:`bon_core.select.calibrate_threshold`), or is skipped, with the reason, when there are none.
+Which curves and strategies read a scorer, and which score set the strategies read, is
+:mod:`bon_core.scorer_choice`'s. :func:`select_pools` applies one strategy to every pool (``bon select``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bon_core.metrics import Pool, curve, selection_point
-from bon_core.select import STRATEGIES, calibrate_threshold, scorer_input_tokens, select
+from bon_core.metrics import CURVE_METRICS, Pool, curve, curve_uses_scorer, selection_point
+from bon_core.scorer_choice import ScoreKey, ScoreSet, primary_score_set, reads_scorer
+from bon_core.select import calibrate_threshold, scorer_input_tokens, select
 from bon_core.types import Candidate, MetricPoint, Selection
 
-ScoreKey = tuple[str, int]  # (problem source id, sample index)
 Normalizer = Callable[[str | None], str | None]
 
 DEFAULT_STRATEGIES: tuple[tuple[str, Mapping[str, Any]], ...] = (
@@ -36,15 +38,6 @@ DEFAULT_STRATEGIES: tuple[tuple[str, Mapping[str, Any]], ...] = (
     ("random", {"seed": 0}),
     ("oracle", {}),
 )
-
-
-@dataclass(frozen=True)
-class ScoreSet:
-    """A scorer's candidate scores under one aggregation, keyed by (source id, sample index)."""
-
-    scorer: str
-    aggregation: str
-    scores: Mapping[ScoreKey, float]
 
 
 @dataclass(frozen=True)
@@ -79,9 +72,18 @@ def group_pools(candidates: Sequence[Candidate], n: int | None = None) -> dict[s
     return {pid: tuple(pool[:size]) for pid, pool in pools.items() if size > 0}
 
 
-def _aligned(pool: Sequence[Candidate], score_set: ScoreSet) -> tuple[float, ...]:
+def scores_by_problem(scores: Mapping[ScoreKey, float]) -> list[list[float]]:
+    """Candidate scores grouped by problem (problems and samples in sorted order), one list per problem: the
+    validation pools ``early_stop``'s threshold is calibrated on."""
+    by_problem: dict[str, list[float]] = {}
+    for (problem_id, _), score in sorted(scores.items()):
+        by_problem.setdefault(problem_id, []).append(score)
+    return list(by_problem.values())
+
+
+def _aligned(pool: Sequence[Candidate], scores: Mapping[ScoreKey, float]) -> tuple[float, ...]:
     # A candidate the scorer did not score (no steps) ranks last.
-    return tuple(score_set.scores.get((c.problem_id, c.sample_index), 0.0) for c in pool)
+    return tuple(scores.get((c.problem_id, c.sample_index), 0.0) for c in pool)
 
 
 def evaluate_pools(
@@ -113,25 +115,26 @@ def evaluate_pools(
         raise ValueError(f"prompt_tokens has no entry for problem(s) {missing[:5]}")
     prompts = prompt_tokens or {}
     plain = [Pool(pid, tuple(pool)) for pid, pool in pools.items()]
+    scored_metrics = [m for m in CURVE_METRICS if curve_uses_scorer(m)]
     points: list[MetricPoint] = []
-    points += curve(plain, "pass", ks, seed=seed, normalize=normalize)
-    points += curve(plain, "maj", ks, seed=seed, normalize=normalize)
+    for metric in (m for m in CURVE_METRICS if m not in scored_metrics):
+        points += curve(plain, metric, ks, seed=seed, normalize=normalize)
     pass1 = next(p for p in points if p.metric == "pass@k" and p.n == 1)
     points += [replace(p, strategy="random", value=pass1.value, ci_low=pass1.ci_low,
                        ci_high=pass1.ci_high, policy_tokens=pass1.policy_tokens)
                for p in points if p.metric == "pass@k"]  # fmt: skip
     for score_set in score_sets:
         scored = [
-            Pool(pid, tuple(pool), _aligned(pool, score_set), _scorer_tokens(pool, prompts.get(pid, 0)))
+            Pool(pid, tuple(pool), _aligned(pool, score_set.scores), _scorer_tokens(pool, prompts.get(pid, 0)))
             for pid, pool in pools.items()
         ]
-        for metric in ("best", "weighted"):
+        for metric in scored_metrics:
             points += curve(
                 scored, metric, ks, seed=seed, normalize=normalize,
                 scorer=score_set.scorer, aggregation=score_set.aggregation,
             )  # fmt: skip
 
-    primary = primary or (score_sets[0] if score_sets else None)
+    primary = primary or primary_score_set(score_sets)
     notes = [
         "majority: self-consistency, no scorer; a tied vote goes to the answer seen at the lowest sample index",
         "scorer tokens = prompt + candidate tokens (policy tokenizer) per candidate the scorer read"
@@ -143,7 +146,7 @@ def evaluate_pools(
     selection_points: list[MetricPoint] = []
     for strategy, given in strategies:
         params = dict(given)
-        uses_scorer = STRATEGIES[strategy].uses_scorer(params) if strategy in STRATEGIES else True
+        uses_scorer = reads_scorer(strategy, params)
         if uses_scorer and primary is None:
             notes.append(f"{strategy} skipped: it needs a scorer and none was given")
             continue
@@ -159,7 +162,7 @@ def evaluate_pools(
             )
         chosen = tuple(
             select(
-                pool, _aligned(pool, primary) if uses_scorer and primary else None, strategy, params, normalize,
+                pool, _aligned(pool, primary.scores) if uses_scorer and primary else None, strategy, params, normalize,
                 prompt_tokens=prompts.get(pid, 0),
             )
             for pid, pool in pools.items()
@@ -184,3 +187,37 @@ def evaluate_pools(
 
 def _scorer_tokens(pool: Sequence[Candidate], prompt_tokens: int) -> tuple[int, ...]:
     return tuple(scorer_input_tokens(prompt_tokens, c) for c in pool)
+
+
+@dataclass(frozen=True)
+class PoolSelections:
+    """One strategy applied to every pool of a run: its selections, in pool order, and whether it read a scorer
+    (a strategy that reads none, such as ``majority``, is stored with no scorer)."""
+
+    strategy: str
+    selections: tuple[Selection, ...]
+    uses_scorer: bool
+
+    @property
+    def accuracy(self) -> float:
+        """The share of problems whose selected candidate is correct (0.0 without problems)."""
+        return sum(bool(s.correct) for s in self.selections) / max(len(self.selections), 1)
+
+
+def select_pools(
+    pools: Mapping[str, Sequence[Candidate]],
+    strategy: str,
+    params: Mapping[str, Any] | None = None,
+    scores: Mapping[ScoreKey, float] | None = None,
+    normalize: Normalizer | None = None,
+) -> PoolSelections:
+    """Select one candidate of every pool with ``strategy`` and ``params``.
+
+    ``scores`` are one scorer's candidate scores; a candidate without one scores 0.0 and so ranks last. Without
+    any (``None`` or empty), a strategy that reads a scorer is a ValueError (from :func:`bon_core.select.select`,
+    as are an unknown strategy and bad parameters).
+    """
+    chosen = tuple(
+        select(pool, _aligned(pool, scores) if scores else None, strategy, params, normalize) for pool in pools.values()
+    )
+    return PoolSelections(strategy, chosen, reads_scorer(strategy, params))

@@ -5,6 +5,8 @@ A :class:`ResultsTable` has one row per strategy × scorer × aggregation and on
 MetricPoint (value with its 95% CI). It renders to Markdown (``78.2 ± 1.3``, in percent) and to CSV (one
 ``value``, ``ci_low``, ``ci_high`` column triple per N). Plots draw accuracy vs N and vs compute (policy + scorer
 tokens) with CI bands, to PNG and SVG, on the Agg canvas without touching pyplot's global state.
+:func:`write_report` writes all of it (with notes) to a folder the caller names; :func:`curve_series` and
+:func:`selection_metrics` name the figures for a tracker.
 """
 
 from __future__ import annotations
@@ -65,6 +67,30 @@ def results_table(points: Iterable[MetricPoint]) -> ResultsTable:
 
 def _label(row: ResultsRow) -> str:
     return " / ".join(x for x in (row.strategy, row.scorer, row.aggregation) if x) or row.metric
+
+
+def series_name(strategy: str, scorer: str = "", aggregation: str = "") -> str:
+    """A series' metric name: its strategy, scorer and aggregation joined by dots, empty parts left out."""
+    return ".".join(x for x in (strategy, scorer, aggregation) if x)
+
+
+def curve_series(table: ResultsTable) -> list[tuple[str, list[tuple[int, float]]]]:
+    """Each row as a curve to track over ``step = N``: ``(NAME.accuracy, [(N, value), ...])``."""
+    return [
+        (f"{series_name(row.strategy, row.scorer, row.aggregation)}.accuracy", [(p.n, p.value) for p in row.points])
+        for row in table.rows
+    ]
+
+
+def selection_metrics(points: Iterable[MetricPoint]) -> list[tuple[str, float]]:
+    """Full-N selection points as tracked metrics: ``select.NAME.accuracy``, ``.policy_tokens`` and
+    ``.scorer_tokens`` of each point, in order."""
+    out: list[tuple[str, float]] = []
+    for p in points:
+        name = f"select.{series_name(p.strategy, p.scorer, p.aggregation)}"
+        out += [(f"{name}.accuracy", p.value), (f"{name}.policy_tokens", p.policy_tokens)]
+        out.append((f"{name}.scorer_tokens", p.scorer_tokens))
+    return out
 
 
 def to_markdown(table: ResultsTable, *, percent: bool = True, digits: int = 1) -> str:
@@ -200,3 +226,36 @@ def plot_accuracy(
     fig.savefig(png, dpi=120)
     fig.savefig(svg)
     return png, svg
+
+
+@dataclass(frozen=True)
+class ResultsReport:
+    """A results table rendered and written: Markdown (notes under the table), CSV, and the plot files."""
+
+    table: ResultsTable
+    markdown: str
+    csv: str
+    plots: tuple[Path, ...]
+
+
+def report_markdown(table: ResultsTable, notes: Sequence[str] = ()) -> str:
+    """:func:`to_markdown` of ``table``, then ``notes`` (what a reader must know) as a list under ``Notes:``."""
+    markdown = to_markdown(table)
+    if notes:
+        markdown += "\nNotes:\n" + "".join(f"- {note}\n" for note in notes)
+    return markdown
+
+
+def write_report(curves: Sequence[MetricPoint], notes: Sequence[str], out_dir: str | Path, name: str) -> ResultsReport:
+    """Render ``curves`` as a results table with ``notes`` and write it under ``out_dir`` (created if missing):
+    ``results.md``, ``results.csv`` and the plots accuracy vs N and vs compute (``accuracy_vs_n`` and
+    ``accuracy_vs_compute``, .png and .svg, titled with ``name``)."""
+    table = results_table(curves)
+    markdown, csv_text = report_markdown(table, notes), to_csv(table)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = plot_accuracy(curves, out / "accuracy_vs_n", title=f"{name}: accuracy vs N")
+    plots += plot_accuracy(curves, out / "accuracy_vs_compute", x="compute", title=f"{name}: vs compute")
+    (out / "results.md").write_text(markdown)
+    (out / "results.csv").write_text(csv_text)
+    return ResultsReport(table, markdown, csv_text, plots)

@@ -15,10 +15,18 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from bon_core.metrics import curve, default_ks
 from bon_core.metrics.stats import paired_difference_ci
+from bon_core.scored_pools import aggregated_scores, best_at_n_by_problem, scored_pools
+from bon_core.scorer_choice import natural_aggregation
+from bon_core.types import Candidate, MetricPoint, StepScores
+
+if TYPE_CHECKING:
+    from bon_core.prm.records import StepLabelledExample
 
 STUDY_BUDGETS = (0.125, 0.25, 0.5, 1.0)
 
@@ -74,6 +82,40 @@ def budget_subsets(problem_ids: Sequence[str], budgets: Sequence[float], seed: i
     return {b: order[: max(1, math.ceil(b * len(order)))] for b in budgets}
 
 
+def training_texts(
+    labelled: Sequence[tuple[str, StepLabelledExample]],
+    contrastive: Sequence[StepLabelledExample],
+    problems: Collection[str],
+    budget: float,
+) -> list[StepLabelledExample]:
+    """One budget's training texts: the labelled stored candidates (``(problem id, example)``) of ``problems``,
+    then the contrastive texts of the first ``round(budget × P)`` (at least one) of the P contrastive problems, in
+    the order they were generated. A PRM and an ORM of one budget and seed train on exactly these texts."""
+    contrastive_problems = list(dict.fromkeys(e.problem for e in contrastive))
+    count = len(contrastive_problems) and max(1, round(budget * len(contrastive_problems)))
+    extra = set(contrastive_problems[:count])
+    return [e for pid, e in labelled if pid in problems] + [e for e in contrastive if e.problem in extra]
+
+
+def study_cell(
+    kind: str,
+    seed: int,
+    budget: float,
+    labelled_texts: int,
+    candidates: Sequence[Candidate],
+    step_scores: Iterable[StepScores],
+    train_seconds: float = 0.0,
+) -> StudyCell:
+    """The cell of a scorer of ``kind`` whose step scores on the test pool ``candidates`` are ``step_scores``,
+    aggregated the kind's natural way (:func:`bon_core.scorer_choice.natural_aggregation`; an unscored candidate
+    scores as if it had no steps): best@k for k = 1, 2, 4, …, n and each problem's best@n."""
+    pools = scored_pools(candidates, aggregated_scores(step_scores, natural_aggregation(kind)))
+    n = max(p.n for p in pools)
+    points = curve(pools, "best", default_ks(n))
+    curve_points = tuple((p.n, p.value) for p in points)
+    return StudyCell(kind, seed, budget, labelled_texts, best_at_n_by_problem(pools), curve_points, train_seconds)
+
+
 def seed_spread(cells: Sequence[StudyCell]) -> list[SeedSpread]:
     """Mean ± sd over seeds of every curve point, per (kind, budget, k)."""
     groups: dict[tuple[str, float, int], list[tuple[float, int]]] = {}
@@ -115,6 +157,26 @@ def paired_prm_minus_orm(
         budget, n, diff, low, high, len(problems), min(seeds.values()),
         f"paired percentile bootstrap over {len(problems)} problems, {resamples} resamples, 95%",
     )  # fmt: skip
+
+
+def study_points(spreads: Sequence[SeedSpread], paired: Sequence[PairedDifference]) -> list[MetricPoint]:
+    """The study's figures as stored evaluations: every best@k curve point (mean ± 1 sd over seeds, labelled as
+    not a confidence interval), then every paired PRM − ORM difference with its interval."""
+    return [
+        MetricPoint(
+            "accuracy", s.k, s.mean, s.mean - s.sd, s.mean + s.sd, "max", f"study-{s.kind}-budget{s.budget:g}",
+            natural_aggregation(s.kind), method=f"mean over {s.seeds} seeds of the exact expectation over k-subsets",
+            ci_method=f"± 1 sd over {s.seeds} seeds (not a confidence interval)",
+        )
+        for s in spreads
+    ] + [
+        MetricPoint(
+            "prm_minus_orm_accuracy", p.n, p.difference, p.low, p.high, "max", f"study-budget{p.budget:g}", "",
+            method=f"mean over {p.problems} problems of the per-problem PRM − ORM best@{p.n} (seed means)",
+            ci_method=p.method,
+        )
+        for p in paired
+    ]  # fmt: skip
 
 
 def study_markdown(spreads: Sequence[SeedSpread], paired: Sequence[PairedDifference]) -> str:

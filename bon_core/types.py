@@ -67,19 +67,19 @@ class Candidate:
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """How candidates are sampled. Validated without I/O."""
+    """How candidates are sampled. Validated without I/O. Each field's ``help`` is its command-line help."""
 
-    temperature: float = 0.8
-    top_p: float = 1.0
-    top_k: int = 0
-    max_new_tokens: int = 256
-    seed: int = 0
-    stop: tuple[str, ...] = ()
-    do_sample: bool = True
-    num_beams: int = 1
-    num_beam_groups: int = 1
-    diversity_penalty: float = 0.0
-    batch_size: int = 16
+    temperature: float = field(default=0.8, metadata={"help": "Sampling temperature (0 = greedy)."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
+    top_k: int = field(default=0, metadata={"help": "Sample only from the k likeliest tokens (0 = all)."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Token budget per sample."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed (with the sample index it fixes each text)."})
+    stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end a sample."})
+    do_sample: bool = field(default=True, metadata={"help": "Sample (off: greedy decoding)."})
+    num_beams: int = field(default=1, metadata={"help": "Beams of beam search (1 = none)."})
+    num_beam_groups: int = field(default=1, metadata={"help": "Groups of diverse beam search."})
+    diversity_penalty: float = field(default=0.0, metadata={"help": "Penalty between beam groups."})
+    batch_size: int = field(default=16, metadata={"help": "Sequences sampled together (prompts x n)."})
 
     def __post_init__(self) -> None:
         if self.temperature < 0:

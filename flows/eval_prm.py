@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -20,15 +20,17 @@ from prefect.cache_policies import NO_CACHE
 from flows import progress
 from flows.store import transaction
 
+if TYPE_CHECKING:
+    from bon_core.prm import PRM
+
 UNTRAINED = "untrained-encoder"
-PROBLEM_SHARE = 4  # a window keeps at least max_length / PROBLEM_SHARE tokens for the problem and earlier steps
 
 
 @dataclass(frozen=True)
 class PRMEvaluation:
     """What ``eval_prm_flow`` measured and where it wrote it."""
 
-    figures: tuple[Any, ...]  # bon_core.prm_eval.ScorerFigures
+    figures: tuple[Any, ...]  # bon_core.prm.evaluation.ScorerFigures
     markdown: str
     run_name: str
     mlflow_run_id: str
@@ -41,8 +43,8 @@ class PRMEvaluation:
 @task(name="load-eval-data", cache_policy=NO_CACHE)
 def load_eval_data(data: str, format: str, limit: int | None, validation_fraction: float, seed: int) -> Any:
     """The subsets of ``data`` (``limit``: a seeded stratified sample of N per subset), split by problem, with the
-    threshold plan checked (``bon_core.prm_eval.EvalSplit``) — before any model is loaded."""
-    from bon_core.prm_eval import prepare_split
+    threshold plan checked (``bon_core.prm.evaluation.EvalSplit``) — before any model is loaded."""
+    from bon_core.prm.evaluation import prepare_split
     from bon_core.stepdata import read_subsets
 
     subsets = read_subsets(data, format, limit, seed)
@@ -51,25 +53,13 @@ def load_eval_data(data: str, format: str, limit: int | None, validation_fractio
     return prepare_split(subsets, validation_fraction, seed)
 
 
-def _step_counter(prm):
-    prefix = prm.spec.step_format.step_prefix
-
-    def count(texts):
-        ids = prm.tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"]
-        return [len(x) + 1 for x in ids]  # + the step tag
-
-    return count
-
-
 @task(name="score-solutions", cache_policy=NO_CACHE)
-def score_with_prm(prm: Any, label: str, problems: list[str], solutions: list[list[str]]) -> list[list[float]]:
-    """Per-step scores of ``prm`` (long solutions window by window, see ``bon_core.prm_windows.score_in_windows``)."""
-    from bon_core.prm_windows import score_in_windows
+def score_with_prm(prm: PRM, label: str, problems: list[str], solutions: list[list[str]]) -> list[list[float]]:
+    """Per-step scores of ``prm`` (long solutions window by window: ``bon_core.prm.windows.score_prm_in_windows``)."""
+    from bon_core.prm.windows import score_prm_in_windows
 
-    affixes = len(prm.tokenizer("a")["input_ids"]) - len(prm.tokenizer("a", add_special_tokens=False)["input_ids"])
-    budget = prm.spec.max_length - affixes - prm.spec.max_length // PROBLEM_SHARE
     progress.start(f"score-{label}", f"scoring with {label}", 1)
-    scores = score_in_windows(prm.score, problems, solutions, _step_counter(prm), budget)
+    scores = score_prm_in_windows(prm, problems, solutions)
     progress.advance(f"score-{label}", 1)
     return scores
 
@@ -138,7 +128,7 @@ def eval_prm_flow(
     import mlflow
 
     from bon_core.prm import load_prm, new_prm
-    from bon_core.prm_eval import PositionLengthBaseline, evaluate_scores, figures_markdown
+    from bon_core.prm.evaluation import PositionLengthBaseline, evaluate_scores, figures_markdown
     from flows.registry import resolve_model_path
     from flows.tracking import log_text_artifacts, tracked_run
 

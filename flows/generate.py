@@ -7,26 +7,17 @@ uninterrupted run would have written, and the upserts make repeated writes harml
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
+from bon_core.types import GenerationConfig
 from flows import progress
-from flows.runtime import is_transient, shards, task_runner
+from flows.runtime import is_transient, settings_from_environment, shards, task_runner
 from flows.shard_store import shard_todo, store_candidates
 from flows.store import transaction
-
-
-def generation_config(options: Mapping[str, Any]) -> Any:
-    from bon_core.types import GenerationConfig
-
-    options = dict(options)
-    if "stop" in options:
-        options["stop"] = tuple(options["stop"])
-    return GenerationConfig(**options)
 
 
 # Retried only for transient failures (a lost connection, a locked database), never for a user error.
@@ -42,7 +33,7 @@ def generate_shard(
     base_url: str | None,
     source_ids: list[str],
     n: int,
-    config: dict[str, Any],
+    config: GenerationConfig,
 ) -> int:
     """Generate, grade, split and (where the task can) label the missing candidates of one shard."""
     from bon_core.generation import candidates_for
@@ -53,40 +44,50 @@ def generate_shard(
     if todo:
         the_task = get_task(task_name, **task_options)
         model = policy_backend(policy, backend, base_url)
-        samples = model.generate([the_task.format_prompt(p) for p in todo], n, generation_config(config))
+        samples = model.generate([the_task.format_prompt(p) for p in todo], n, config)
         candidates = [c for p, pool in zip(todo, samples, strict=True) for c in candidates_for(p, pool, the_task)]
         store_candidates(database_url, run_id, todo, candidates)
     progress.advance("generate", stored * n)
     return len(todo) * n
 
 
-@flow(name="generate", log_prints=True)
+# The task runner is read from the environment when this module is imported, so a deployed run (imported afresh
+# by the worker or ``bon serve``) spreads its shards as that process is configured to (``flows.runtime``).
+@flow(name="generate", log_prints=True, task_runner=task_runner())
 def generate_flow(
-    database_url: str,
     run_name: str,
     task_name: str,
     policy: str,
     n: int = 16,
     split: str = "test",
     limit: int | None = None,
-    generation: dict[str, Any] | None = None,
+    generation: GenerationConfig | None = None,
     task_options: dict[str, Any] | None = None,
     load_options: dict[str, Any] | None = None,
     backend: str = "hf",
     base_url: str | None = None,
     shard_size: int = 32,
+    database_url: str | None = None,
 ) -> int:
-    """Sample ``n`` candidates for each problem of ``task_name``/``split`` with ``policy``; returns the run id."""
+    """Sample ``n`` candidates for each problem of ``task_name``/``split`` with ``policy``; returns the run id.
+
+    ``generation`` is how to sample (default ``GenerationConfig()``; a deployment's JSON object is validated into
+    one); ``task_options`` and ``load_options`` are the task's own keyword arguments (``get_task``, ``Task.load``).
+    Without ``database_url`` the store (and MLflow) are this process's settings
+    (``flows.runtime.settings_from_environment``): a deployment's parameters never hold a password.
+    """
     import time
 
     from prefect.runtime import flow_run
 
     from bon_core.tasks import get_task
-    from bon_core.types import GenerationConfig
     from db import repository
     from flows.tracking import log_candidate_throughput, tracked_run
 
-    config = asdict(GenerationConfig(**(generation or {})))
+    if database_url is None:
+        database_url = settings_from_environment().database_url
+    generation = generation or GenerationConfig()
+    config = asdict(generation)
     the_task = get_task(task_name, **(task_options or {}))
     problems = the_task.load(split, limit=limit, **(load_options or {}))
     if not problems:
@@ -108,7 +109,7 @@ def generate_flow(
         progress.start("generate", f"generating {run_name}", len(problems) * n)
         ids = [p.source_id for p in problems]
         static = [unmapped(x) for x in (database_url, run_id, task_name, task_options or {}, policy, backend, base_url)]
-        futures = generate_shard.map(*static, shards(ids, shard_size), unmapped(n), unmapped(config))
+        futures = generate_shard.map(*static, shards(ids, shard_size), unmapped(n), unmapped(generation))
         generated = sum(f.result() for f in futures)
         seconds = time.perf_counter() - started
         with transaction(database_url) as session:

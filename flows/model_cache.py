@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bon_core.prm import Scorer
 
 # transformers initialises weights on the meta device under a process-wide context, so two threads loading at
 # once corrupt each other's models: loads are serialised (each model is loaded once per process anyway).
@@ -17,7 +20,7 @@ def policy_backend(policy: str, backend: str = "hf", base_url: str | None = None
         return _policy_backend(policy, backend, base_url)
 
 
-def scorer(path: str, format: str = "bon") -> Any:
+def scorer(path: str, format: str = "bon") -> Scorer:
     """A scorer loaded once per process."""
     with _load_lock:
         return _scorer(path, format)
@@ -36,7 +39,7 @@ def _policy_backend(policy: str, backend: str = "hf", base_url: str | None = Non
 
 
 @functools.lru_cache(maxsize=4)
-def _scorer(path: str, format: str = "bon") -> Any:
+def _scorer(path: str, format: str = "bon") -> Scorer:
     """A PRM/ORM (ours, or a published format through its adapter) loaded from a local path or Hub id."""
     from bon_core.prm import load_prm
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from prefect import flow
 
+from bon_core.generation.policy import PolicyTrainConfig
+from bon_core.types import GenerationConfig
 from flows.generate import generate_flow
 from flows.runtime import task_runner
 from flows.score import score_flow
@@ -81,7 +83,9 @@ class DemoResult:
 
 def scorer_training(cfg: DemoConfig, checkpoints: Path) -> dict[str, Any]:
     """The ``train_prm_flow`` arguments the demo gives its PRM and its ORM alike (everything but ``kind``): same
-    network, texts, optimiser and steps, so the two differ only in their labels."""
+    network, texts, optimiser and steps, so the two differ only in their labels. They are JSON, as a deployment
+    sends them (the flow validates them into ``PRMTrainConfig``, ``PRMSpec``, ``ReferenceProblems`` and
+    ``ContrastiveProblems``), because ``study-prm-vs-orm`` takes the same settings as JSON objects."""
     return {
         "config": {
             "max_steps": cfg.prm_steps,
@@ -114,31 +118,30 @@ def _trained(path: Path) -> bool:
 
 @flow(name="pipeline", log_prints=True)
 def pipeline_flow(
-    database_url: str, home: str, config: dict[str, Any] | None = None, registry: str = "bon-prm"
+    database_url: str, home: str, config: DemoConfig | None = None, registry: str = "bon-prm"
 ) -> DemoResult:
-    """Run the whole job on ``arith`` with ``DemoConfig(**config)``; artifacts go under ``home``."""
+    """Run the whole job on ``arith`` with ``config`` (default ``DemoConfig()``); artifacts go under ``home``."""
     import json
 
     import mlflow
 
     from flows.tracking import tracked_run
 
-    cfg = DemoConfig(**(config or {}))
+    cfg = config or DemoConfig()
     models = Path(home) / "models" / cfg.prefix
     policy = models / "policy"
     orm_registry = registry.replace("prm", "orm") if "prm" in registry else f"{registry}-orm"
-    generation = {
-        "temperature": cfg.temperature,
-        "max_new_tokens": cfg.max_new_tokens,
-        "seed": cfg.seed,
-        "batch_size": cfg.generation_batch_size,
-    }
+    generation = GenerationConfig(
+        temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed,
+        batch_size=cfg.generation_batch_size,
+    )  # fmt: skip
     with tracked_run(f"pipeline:{cfg.prefix}", {**asdict(cfg), "registry": registry}):
         report_file = policy / "policy_report.json"
         if report_file.exists():
             accuracy = json.loads(report_file.read_text())["greedy_accuracy"]
         else:
-            report = train_policy_flow("arith", str(policy), quick=cfg.policy_quick, overrides={"seed": cfg.seed})
+            policy_config = PolicyTrainConfig.quick if cfg.policy_quick else PolicyTrainConfig
+            report = train_policy_flow("arith", str(policy), config=policy_config(seed=cfg.seed))
             accuracy = report.greedy_accuracy
             report_file.write_text(json.dumps(asdict(report), indent=2))
         mlflow.log_metric("policy_greedy_accuracy", accuracy)
@@ -151,8 +154,8 @@ def pipeline_flow(
         ):
             runs[split] = f"{cfg.prefix}-{split}"
             generate_flow.with_options(task_runner=task_runner())(
-                database_url, runs[split], "arith", str(policy.resolve()), n=cfg.n, split=split, limit=count,
-                generation=generation, load_options={"seed": cfg.seed}, shard_size=cfg.shard_size,
+                runs[split], "arith", str(policy.resolve()), n=cfg.n, split=split, limit=count, generation=generation,
+                load_options={"seed": cfg.seed}, shard_size=cfg.shard_size, database_url=database_url,
             )  # fmt: skip
 
         trained = {}

@@ -5,19 +5,25 @@ all logged to MLflow with curves drawn over ``step = N``.
 Strategies that use no scorer (``STRATEGIES[name].uses_scorer``) are stored with no scorer. Scorer tokens are the
 prompt plus the candidate in policy tokens (``bon_core.select.scorer_input_tokens``); prompt lengths come from the
 run's policy tokenizer. ``early_stop``'s threshold is a quantile of the primary scorer's scores on
-``validation_run``; without one, early_stop is skipped and the output says so.
+``validation_run``; without one, early_stop is skipped and the output says so. The table, notes and plots are
+``bon_core.results.write_report``'s, under ``out_dir/run_name``. :func:`select_stored_run` is ``bon select``: one
+strategy on a stored run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from bon_core.scorer_choice import DEFAULT_AGGREGATION
 from flows.store import transaction
+
+if TYPE_CHECKING:
+    from bon_core.evaluation import PoolSelections
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ def load_scored_run(database_url: str, run_name: str, scorer_aggregations: dict[
 @task(name="load-validation-scores", cache_policy=NO_CACHE)
 def load_validation_scores(database_url: str, run_name: str, scorer_label: str, aggregation: str):
     """A validation run's candidate scores by one scorer under one aggregation, one list per problem."""
+    from bon_core.evaluation import scores_by_problem
     from db import reads
 
     with transaction(database_url) as session:
@@ -67,10 +74,7 @@ def load_validation_scores(database_url: str, run_name: str, scorer_label: str, 
             f"validation run {run_name!r} has no {aggregation!r} scores from scorer {scorer_label!r}; "
             f"score it first (bon score --run {run_name} --prm ...)"
         )
-    by_problem: dict[str, list[float]] = {}
-    for (problem_id, _), score in sorted(scores.items()):
-        by_problem.setdefault(problem_id, []).append(score)
-    return list(by_problem.values())
+    return scores_by_problem(scores)
 
 
 def prompt_token_counts(policy: str, task_obj, problems) -> dict[str, int] | None:
@@ -123,7 +127,8 @@ def select_evaluate_flow(
     import mlflow
 
     from bon_core.evaluation import evaluate_pools, group_pools
-    from bon_core.results import plot_accuracy, results_table, to_csv, to_markdown
+    from bon_core.results import curve_series, selection_metrics, write_report
+    from bon_core.scorer_choice import primary_score_set
     from bon_core.tasks import get_task
     from db import repository
     from flows.tracking import log_curve, log_text_artifacts, tracked_run
@@ -132,7 +137,7 @@ def select_evaluate_flow(
     run, problems, candidates, scorer_ids, sets = load_scored_run(database_url, run_name, scorer_aggregations)
     task_obj = get_task(run.task)
     pools = group_pools(candidates, n)
-    primary_set = next((s for s in sets if f"{s.scorer}:{s.aggregation}" == primary), sets[0] if sets else None)
+    primary_set = primary_score_set(sets, primary)
     validation = None
     if validation_run is not None and primary_set is not None:
         validation = load_validation_scores(database_url, validation_run, primary_set.scorer, primary_set.aggregation)
@@ -142,17 +147,7 @@ def select_evaluate_flow(
         prompt_tokens=prompt_tokens, validation_scores=validation, threshold_quantile=threshold_quantile,
     )  # fmt: skip
     pool_n = len(next(iter(pools.values())))
-
-    table = results_table(evaluation.curves)
-    markdown, csv = to_markdown(table), to_csv(table)
-    if evaluation.notes:
-        markdown += "\nNotes:\n" + "".join(f"- {note}\n" for note in evaluation.notes)
-    out = Path(out_dir) / run_name
-    out.mkdir(parents=True, exist_ok=True)
-    plots = plot_accuracy(evaluation.curves, out / "accuracy_vs_n", title=f"{run_name}: accuracy vs N")
-    plots += plot_accuracy(evaluation.curves, out / "accuracy_vs_compute", x="compute", title=f"{run_name}: vs compute")
-    (out / "results.md").write_text(markdown)
-    (out / "results.csv").write_text(csv)
+    report = write_report(evaluation.curves, evaluation.notes, Path(out_dir) / run_name, run_name)
 
     with transaction(database_url) as session:
         store_evaluation(session, run.id, problems, evaluation, scorer_ids)
@@ -161,19 +156,44 @@ def select_evaluate_flow(
     params = {"run": run_name, "n": pool_n, "problems": len(pools), "scorers": scorer_aggregations, "seed": seed,
               "validation_run": validation_run, "threshold_quantile": threshold_quantile}  # fmt: skip
     with tracked_run(f"select-evaluate:{run_name}", params):
-        for row in table.rows:
-            label = ".".join(x for x in (row.strategy, row.scorer, row.aggregation) if x)
-            log_curve(f"{label}.accuracy", [(p.n, p.value) for p in row.points])
-        for p in evaluation.selection_points:
-            label = ".".join(x for x in (p.strategy, p.scorer, p.aggregation) if x)
-            mlflow.log_metric(f"select.{label}.accuracy", p.value)
-            mlflow.log_metric(f"select.{label}.policy_tokens", p.policy_tokens)
-            mlflow.log_metric(f"select.{label}.scorer_tokens", p.scorer_tokens)
-        log_text_artifacts({"results.md": markdown, "results.csv": csv})
-        for path in plots:
+        for name, points in curve_series(report.table):
+            log_curve(name, points)
+        for name, value in selection_metrics(evaluation.selection_points):
+            mlflow.log_metric(name, value)
+        log_text_artifacts({"results.md": report.markdown, "results.csv": report.csv})
+        for path in report.plots:
             mlflow.log_artifact(str(path), artifact_path="plots")
-    print(markdown)
+    print(report.markdown)
     return EvaluationReport(
-        run_name, markdown, csv, tuple(str(p) for p in plots), len(pools), pool_n,
+        run_name, report.markdown, report.csv, tuple(str(p) for p in report.plots), len(pools), pool_n,
         evaluation.curves, evaluation.selection_points, evaluation.notes,
     )  # fmt: skip
+
+
+def select_stored_run(
+    database_url: str,
+    run_name: str,
+    strategy: str,
+    params: dict[str, Any] | None = None,
+    scorer_label: str | None = None,
+    aggregation: str = DEFAULT_AGGREGATION,
+    n: int | None = None,
+) -> PoolSelections:
+    """``bon select``: ``strategy`` on every pool of stored run ``run_name`` (the first ``n`` samples of each),
+    reading ``scorer_label``'s scores under ``aggregation``; the selections are stored, linked to the scorer only
+    when the strategy reads one."""
+    from bon_core.evaluation import group_pools, select_pools
+    from bon_core.tasks import get_task
+    from db import reads, repository
+
+    with transaction(database_url) as session:
+        run = reads.get_run(session, run_name)
+        scorer_id = reads.find_scorer(session, scorer_label) if scorer_label else None
+        problems = reads.load_problems(session, run_id=run.id)
+        scores = reads.load_candidate_scores(session, run.id, scorer_id, aggregation) if scorer_id else None
+        pools = group_pools(reads.load_candidates(session, run.id), n)
+        chosen = select_pools(pools, strategy, params, scores, get_task(run.task).normalize_answer)
+        ids = repository.upsert_problems(session, problems)
+        stored_scorer = scorer_id if chosen.uses_scorer else None  # e.g. majority reads no scorer
+        repository.insert_selections(session, run.id, ids, list(chosen.selections), scorer_id=stored_scorer)
+    return chosen

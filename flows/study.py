@@ -21,8 +21,6 @@ from prefect.cache_policies import NO_CACHE
 from flows import progress
 from flows.store import transaction
 
-KIND_AGGREGATION = {"prm": "min", "orm": "last"}  # each kind's natural aggregation (equal for prefix scores)
-
 
 @dataclass(frozen=True)
 class StudyReport:
@@ -51,12 +49,8 @@ def train_and_score(
     """Train one scorer of the study, save it, score the test pool and return its ``StudyCell``."""
     import mlflow
 
-    from bon_core.aggregate import aggregate
-    from bon_core.evaluation import group_pools
-    from bon_core.metrics import Pool, curve
-    from bon_core.metrics.curves import best_at_k_exact, default_ks
     from bon_core.prm import PRMSpec, PRMTrainConfig, train_prm
-    from bon_core.study import StudyCell
+    from bon_core.study import study_cell
     from flows.tracking import log_curve, tracked_run
     from flows.train import label_form
 
@@ -70,22 +64,13 @@ def train_and_score(
         prm.save_pretrained(Path(out_dir) / name)
         mlflow.log_artifacts(str(Path(out_dir) / name), artifact_path="model")
         log_curve("val_best_at_n_during_training", report.val_best_at_n)
-        with_steps = [c for c in test_candidates if c.steps]
-        scores = {
-            (s.problem_id, s.sample_index): aggregate(s.scores, KIND_AGGREGATION[kind])
-            for s in prm.score_candidates(test_problems, with_steps)
-        }
-        pools = [
-            Pool(pid, pool, tuple(scores.get((c.problem_id, c.sample_index), 0.0) for c in pool))
-            for pid, pool in group_pools(test_candidates).items()
-        ]
-        n = max(p.n for p in pools)
-        points = curve(pools, "best", default_ks(n))
-        per_problem = {p.problem_id: best_at_k_exact(p, p.n) for p in pools}
-        for point in points:
-            mlflow.log_metric("test_best_at_k", point.value, step=point.n)
-        mlflow.log_metrics({"train_seconds": report.seconds, f"test_best_at_{n}": points[-1].value})
-    return StudyCell(kind, seed, budget, len(train), per_problem, tuple((p.n, p.value) for p in points), report.seconds)
+        step_scores = prm.score_candidates(test_problems, [c for c in test_candidates if c.steps])
+        cell = study_cell(kind, seed, budget, len(train), test_candidates, step_scores, report.seconds)
+        for k, value in cell.curve:
+            mlflow.log_metric("test_best_at_k", value, step=k)
+        n, best_at_n = cell.curve[-1]
+        mlflow.log_metrics({"train_seconds": report.seconds, f"test_best_at_{n}": best_at_n})
+    return cell
 
 
 @flow(name="study-prm-vs-orm", log_prints=True)
@@ -109,8 +94,15 @@ def study_prm_vs_orm_flow(
     import mlflow
 
     from bon_core.prm import from_candidate
-    from bon_core.study import budget_subsets, paired_prm_minus_orm, plot_study, seed_spread, study_markdown
-    from bon_core.types import MetricPoint
+    from bon_core.study import (
+        budget_subsets,
+        paired_prm_minus_orm,
+        plot_study,
+        seed_spread,
+        study_markdown,
+        study_points,
+        training_texts,
+    )
     from db import reads, repository
     from flows.tracking import log_text_artifacts, tracked_run
     from flows.train import contrastive_examples, reference_examples
@@ -137,7 +129,6 @@ def study_prm_vs_orm_flow(
         validation = [from_candidate(val_by_id[c.problem_id], c) for c in val_candidates if c.steps]
     lm_examples = reference_examples(**lm_problems) if lm_problems else []
     all_contrastive = contrastive_examples(**contrastive) if contrastive else []
-    contrastive_problems = list(dict.fromkeys(e.problem for e in all_contrastive))  # in generation order
     config = dict(config or {})
     budgets = tuple(sorted(budgets))
     cells = []
@@ -149,12 +140,7 @@ def study_prm_vs_orm_flow(
         for seed in range(seeds):
             subsets = budget_subsets([pid for pid, _ in labelled], budgets, seed)
             for budget in budgets:
-                keep = set(subsets[budget])
-                extra_count = len(contrastive_problems) and max(1, round(budget * len(contrastive_problems)))
-                extra_problems = set(contrastive_problems[:extra_count])
-                train = [e for pid, e in labelled if pid in keep] + [
-                    e for e in all_contrastive if e.problem in extra_problems
-                ]
+                train = training_texts(labelled, all_contrastive, set(subsets[budget]), budget)
                 for kind in ("prm", "orm"):
                     cells.append(
                         train_and_score(
@@ -185,21 +171,7 @@ def study_prm_vs_orm_flow(
         mlflow.log_metrics({
             "prm_minus_orm": top.difference, "prm_minus_orm_ci_low": top.low, "prm_minus_orm_ci_high": top.high,
         })  # fmt: skip
-        points = [
-            MetricPoint(
-                "accuracy", s.k, s.mean, s.mean - s.sd, s.mean + s.sd, "max", f"study-{s.kind}-budget{s.budget:g}",
-                KIND_AGGREGATION[s.kind], method=f"mean over {s.seeds} seeds of the exact expectation over k-subsets",
-                ci_method=f"± 1 sd over {s.seeds} seeds (not a confidence interval)",
-            )
-            for s in spreads
-        ] + [
-            MetricPoint(
-                "prm_minus_orm_accuracy", p.n, p.difference, p.low, p.high, "max", f"study-budget{p.budget:g}", "",
-                method=f"mean over {p.problems} problems of the per-problem PRM − ORM best@{p.n} (seed means)",
-                ci_method=p.method,
-            )
-            for p in paired
-        ]  # fmt: skip
+        points = study_points(spreads, paired)
         with transaction(database_url) as session:
             run = reads.get_run(session, test_run)
             repository.insert_evaluations(session, run.id, None, points)

@@ -13,8 +13,36 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from bon_core.generation.policy import PolicyTrainConfig
+from bon_core.prm import PRMSpec, PRMTrainConfig
+from bon_core.scorer_choice import natural_aggregation
 from flows import progress
+from flows.runtime import settings_from_environment
 from flows.store import transaction
+
+
+@dataclass(frozen=True)
+class ReferenceProblems:
+    """``limit`` problems of ``task``/``split`` (drawn with ``seed``) whose reference solutions a PRM's base also
+    learns as language-model text (``train_prm_flow``'s ``lm_problems``; needs ``lm_loss_weight``)."""
+
+    task: str
+    split: str
+    limit: int
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ContrastiveProblems:
+    """``limit`` problems of ``task``/``split`` (drawn with ``seed``) whose reference solutions and
+    ``negatives_per_problem`` corrupted twins each, labelled by the task's exact checker, are added to the training
+    texts (``train_prm_flow``'s ``contrastive``)."""
+
+    task: str
+    split: str
+    limit: int
+    seed: int = 0
+    negatives_per_problem: int = 2
 
 
 @dataclass(frozen=True)
@@ -44,15 +72,16 @@ def _on_log(key: str):
 
 
 @flow(name="train-policy", log_prints=True)
-def train_policy_flow(task_name: str, out_dir: str, quick: bool = False, overrides: dict[str, Any] | None = None):
-    """Train the demo policy for ``task_name`` into ``out_dir``; logs its config, loss curve and greedy accuracy."""
+def train_policy_flow(task_name: str, out_dir: str, config: PolicyTrainConfig | None = None):
+    """Train the demo policy for ``task_name`` into ``out_dir`` (``config``: default ``PolicyTrainConfig()``; its
+    ``quick()`` for a smoke run); logs its config, loss curve and greedy accuracy."""
     import mlflow
 
-    from bon_core.generation.policy import PolicyTrainConfig, train_policy
+    from bon_core.generation.policy import train_policy
     from bon_core.tasks import get_task
     from flows.tracking import tracked_run
 
-    config = PolicyTrainConfig.quick(**(overrides or {})) if quick else PolicyTrainConfig(**(overrides or {}))
+    config = config or PolicyTrainConfig()
     with tracked_run("train-policy", {"task": task_name, **asdict(config)}):
         progress.start("train-policy", "training the policy", config.max_steps)
 
@@ -130,78 +159,76 @@ def reference_examples(task: str, split: str, limit: int, seed: int = 0) -> list
 
 def validation_best_at_n(prm: Any, database_url: str, run_name: str, aggregation: str) -> tuple[float, int]:
     """best@N (exact, over every problem of a stored validation run) of ``prm`` under ``aggregation``."""
-    from bon_core.aggregate import aggregate
-    from bon_core.evaluation import group_pools
-    from bon_core.metrics import Pool, curve
+    from bon_core.scored_pools import best_at_n, candidates_to_score
     from db import reads
 
     with transaction(database_url) as session:
         run = reads.get_run(session, run_name)
         problems = reads.load_problems(session, run_id=run.id)
-        candidates = [c for c in reads.load_candidates(session, run.id)]
-    pools = group_pools(candidates)
-    flat = [c for pool in pools.values() for c in pool]
-    with_steps = [c for c in flat if c.steps]
-    scored = {
-        (c.problem_id, c.sample_index): s.scores
-        for c, s in zip(with_steps, prm.score_candidates(problems, with_steps), strict=True)
-    }
-    scored_pools = [
-        Pool(pid, pool, tuple(aggregate(scored.get((c.problem_id, c.sample_index), ()), aggregation) for c in pool))
-        for pid, pool in pools.items()
-    ]
-    n = min(p.n for p in scored_pools)
-    return curve(scored_pools, "best", [n])[0].value, n
+        candidates = reads.load_candidates(session, run.id)
+    result = best_at_n(candidates, prm.score_candidates(problems, candidates_to_score(candidates)), aggregation)
+    return result.value, result.n
 
 
 @flow(name="train-prm", log_prints=True)
 def train_prm_flow(
     source: str,
     base: str,
-    out_dir: str,
+    out_dir: str | None = None,
     kind: str = "prm",
     database_url: str | None = None,
     validation_run: str | None = None,
     val_aggregation: str | None = None,
     register_as: str | None = None,
-    config: dict[str, Any] | None = None,
-    spec: dict[str, Any] | None = None,
-    lm_problems: dict[str, Any] | None = None,
-    contrastive: dict[str, Any] | None = None,
+    config: PRMTrainConfig | None = None,
+    spec: PRMSpec | None = None,
+    lm_problems: ReferenceProblems | None = None,
+    contrastive: ContrastiveProblems | None = None,
     local_labels_task: str | None = None,
 ) -> TrainedScorer:
     """Train a PRM (or ORM, ``kind="orm"``) on ``source`` from the base model ``base`` and save it to ``out_dir``.
 
-    With ``register_as``, the model is logged to MLflow and registered under that name; with ``validation_run``
-    its best@N on that stored run decides whether it becomes the ``champion``. ``lm_problems`` (``task``, ``split``,
-    ``limit``, ``seed``) adds those problems' reference solutions as language-model text (needs ``lm_loss_weight``).
-    ``contrastive`` (``task``, ``split``, ``limit``, ``seed``, ``negatives_per_problem``) adds reference solutions
-    and their corrupted twins, labelled by the task's exact checker; a PRM and an ORM given the same ``contrastive``
-    train on the same texts (the ORM on their outcomes). With a ``validation_run``, its candidates (problems never
-    trained on) also pick the checkpoint. With ``local_labels_task`` (a task name), both score prefixes
-    (``step_score="prefix"``: the product of the step verdicts so far): a PRM learns each verdict from that task's
-    local step labels (each step judged against the state before it), an ORM only the product, from the outcome.
+    ``config`` is how to train (default ``PRMTrainConfig()``; ``kind`` replaces its ``kind``) and ``spec`` the new
+    model's format, head and ``max_length`` (default ``config.spec``); a deployment's JSON objects are validated
+    into them. With ``register_as``, the model is logged to MLflow and registered under that name; with
+    ``validation_run`` its best@N on that stored run decides whether it becomes the ``champion``. ``lm_problems``
+    adds those problems' reference solutions as language-model text (needs ``lm_loss_weight``). ``contrastive``
+    adds reference solutions and their corrupted twins, labelled by the task's exact checker; a PRM and an ORM given
+    the same ``contrastive`` train on the same texts (the ORM on their outcomes). With a ``validation_run``, its
+    candidates (problems never trained on) also pick the checkpoint. With ``local_labels_task`` (a task name), both
+    score prefixes (``step_score="prefix"``: the product of the step verdicts so far): a PRM learns each verdict
+    from that task's local step labels (each step judged against the state before it), an ORM only the product, from
+    the outcome.
+
+    Without ``database_url`` the store (and MLflow) are this process's settings
+    (``flows.runtime.settings_from_environment``), so a deployment's parameters never hold a password; without
+    ``out_dir`` the model goes to ``HOME/prms/KIND-FLOW_RUN_ID``.
     """
     import time
 
     import mlflow
+    from prefect.runtime import flow_run
 
-    from bon_core.prm import PRMSpec, PRMTrainConfig, train_prm
+    from bon_core.prm import train_prm
     from flows.registry import Benchmark, log_prm, promote_if_better, register
     from flows.tracking import log_curve, tracked_run
 
     started = time.perf_counter()
-    spec_obj = PRMSpec.from_json_dict(spec or {})
+    if database_url is None or out_dir is None:
+        settings = settings_from_environment()
+        database_url = database_url or settings.database_url
+        out_dir = out_dir or str(settings.home / "prms" / f"{kind}-{flow_run.id or 'local'}")
+    config = config or PRMTrainConfig()
     local = bool(local_labels_task) and kind == "prm"
     # Checkpoints next to the output folder: a killed run resumes from its newest one when re-run with the same
     # arguments; they are removed once the model is saved and registered.
-    checkpoints = (config or {}).get("output_dir") or f"{Path(out_dir)}.checkpoints"
-    train_config = PRMTrainConfig(**{**(config or {}), "kind": kind, "spec": spec_obj, "output_dir": checkpoints})
+    checkpoints = config.output_dir or f"{Path(out_dir)}.checkpoints"
+    train_config = replace(config, kind=kind, spec=spec or config.spec, output_dir=checkpoints)
     examples = load_examples(database_url, source)
     if contrastive:
-        examples = [*examples, *contrastive_examples(**contrastive)]
-    lm_examples = reference_examples(**lm_problems) if lm_problems else []
-    val_examples = load_examples(database_url, f"run:{validation_run}") if validation_run and database_url else None
+        examples = [*examples, *contrastive_examples(**asdict(contrastive))]
+    lm_examples = reference_examples(**asdict(lm_problems)) if lm_problems else []
+    val_examples = load_examples(database_url, f"run:{validation_run}") if validation_run else None
     train_config, examples, val_examples = label_form(train_config, examples, val_examples, local_labels_task)
     params = {
         "source": source,
@@ -209,7 +236,7 @@ def train_prm_flow(
         "kind": kind,
         "examples": len(examples),
         "lm_examples": len(lm_examples),
-        "contrastive": contrastive or {},
+        "contrastive": asdict(contrastive) if contrastive else {},
         "local_labels": local,
         **asdict(replace(train_config, spec=None)),
     }
@@ -228,8 +255,8 @@ def train_prm_flow(
         log_curve("val_best_at_n_during_training", report.val_best_at_n)
         mlflow.log_metrics({"best_val_step_auroc": report.best_val_auroc, "train_seconds": report.seconds})
         val_metric = benchmark = None
-        if validation_run and database_url:
-            aggregation = val_aggregation or ("last" if kind == "orm" else "min")
+        if validation_run:
+            aggregation = val_aggregation or natural_aggregation(kind)
             val_metric, n = validation_best_at_n(prm, database_url, validation_run, aggregation)
             mlflow.log_metric(f"val_best_at_{n}", val_metric)
             benchmark = Benchmark(validation_run, n, f"best_at_n:{aggregation}", val_metric)

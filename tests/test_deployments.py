@@ -123,12 +123,14 @@ def test_deploy_registers_and_served_runs_complete_with_rows_in_the_store(prefec
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
         nightly = client.read_deployment_by_name("nightly-champion-eval/nightly")
-        train = client.read_deployment_by_name("train-prm-job/on-demand")
+        train = client.read_deployment_by_name("train-prm/on-demand")
         pool = client.read_work_pool("gpu-0")
     assert nightly.work_pool_name == "gpu-0" and train.work_pool_name == "gpu-0" and pool.type == "process"
     assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
     assert nightly.parameters == {"run_name": "bench", "registry_name": registry}
-    assert nightly.entrypoint == "flows.deployments.nightly_champion_eval"
+    assert nightly.entrypoint == "flows.nightly.nightly_champion_eval"
+    assert train.entrypoint == "flows.train.train_prm_flow"  # the flow itself, not a wrapper
+    assert train.parameters == {"register_as": registry}  # no store URL: the worker's settings give it
     assert train.schedules == []  # on demand only
 
     _register_champion(policy, home, registry)
@@ -138,7 +140,7 @@ def test_deploy_registers_and_served_runs_complete_with_rows_in_the_store(prefec
     try:
         with temporary_settings({PREFECT_API_URL: prefect_server}):
             generated = run_deployment(
-                "generate-job/on-demand", timeout=240, poll_interval=1,
+                "generate/on-demand", timeout=240, poll_interval=1,
                 parameters={"run_name": "bench", "task_name": "arith", "policy": str(policy), "n": 2, "limit": 2,
                             "generation": FAST_GENERATION, "shard_size": 1},
             )  # fmt: skip
@@ -174,10 +176,13 @@ def test_deployments_declare_a_nightly_schedule_and_on_demand_jobs():
     assert (nightly.flow_name, nightly.name) == ("nightly-champion-eval", "nightly")
     assert [(s.schedule.cron, s.schedule.timezone) for s in nightly.schedules] == [("30 3 * * *", "Europe/Paris")]
     assert nightly.parameters == {"run_name": "bench", "registry_name": "my-prm"}
-    assert (train.flow_name, train.name, train.schedules) == ("train-prm-job", "on-demand", [])
+    assert (train.flow_name, train.name, train.schedules) == ("train-prm", "on-demand", [])
     assert train.parameters == {"register_as": "my-prm"}
-    assert (generate.flow_name, generate.schedules) == ("generate-job", [])
-    assert [d.flow_name for d in build_deployments(None, "my-prm")] == ["train-prm-job", "generate-job"]
+    assert (generate.flow_name, generate.schedules, generate.parameters) == ("generate", [], {})
+    assert [d.entrypoint for d in (nightly, train, generate)] == [
+        "flows.nightly.nightly_champion_eval", "flows.train.train_prm_flow", "flows.generate.generate_flow",
+    ]  # fmt: skip
+    assert [d.flow_name for d in build_deployments(None, "my-prm")] == ["train-prm", "generate"]
     with pytest.raises(ValueError, match="cron schedule 'every night'"):
         build_deployments("bench", "my-prm", cron="every night")
 

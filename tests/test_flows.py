@@ -40,8 +40,8 @@ def test_pipeline_pieces_store_register_score_and_evaluate(prefect_harness, trac
     tag = uuid.uuid4().hex[:6]
     train_run, val_run, test_run, registry = f"train-{tag}", f"val-{tag}", f"test-{tag}", f"prm-{tag}"
     for name, split, limit in ((train_run, "train", 6), (val_run, "validation", 3), (test_run, "test", 4)):
-        generate_flow(store_url, name, "arith", policy, n=4, split=split, limit=limit, generation=FAST_GENERATION,
-                      shard_size=2)  # fmt: skip
+        generate_flow(name, "arith", policy, n=4, split=split, limit=limit, generation=FAST_GENERATION,
+                      shard_size=2, database_url=store_url)  # fmt: skip
     run_count = "SELECT COUNT(*) FROM candidates c JOIN runs r ON r.id = c.run_id WHERE r.name = :name"
     assert _count(store_url, run_count, name=test_run) == 16
     labelled = "SELECT COUNT(*) FROM steps s JOIN candidates c ON c.id = s.candidate_id WHERE s.label IS NOT NULL"

@@ -8,8 +8,10 @@ import json
 import math
 
 import pytest
+from prm_tiny import tiny_bert, tiny_gpt2_lm
 
-from bon_core.prm_eval import (
+from bon_core.prm import HeadConfig, PRMSpec, new_prm
+from bon_core.prm.evaluation import (
     MEAN_OF_SUBSETS,
     OVERALL,
     PositionLengthBaseline,
@@ -22,7 +24,7 @@ from bon_core.prm_eval import (
     split_validation,
     step_features,
 )
-from bon_core.prm_windows import score_in_windows, windows
+from bon_core.prm.windows import score_in_windows, score_prm_in_windows, step_token_counter, window_budget, windows
 from bon_core.stepdata import read_labelled
 from bon_core.stepdata.record import LabelledSolution
 
@@ -199,6 +201,24 @@ def test_score_in_windows_gives_earlier_steps_as_context():
     assert calls == [3]  # one batched call: 2 windows + "Q"
     cut = score_in_windows(score, ["P"], [["abcdefgh"]], count, budget=4)
     assert cut == [[0.04]]  # an over-long step is cut to the budget
+
+
+def test_windows_of_our_prm_fit_its_max_length(tmp_path):
+    encoder = new_prm(
+        tiny_bert(tmp_path / "bert"), spec=PRMSpec(head=HeadConfig(hidden_dim=8), max_length=64), device="cpu"
+    )
+    assert window_budget(encoder) == 64 - 2 - 64 // 4  # [CLS] and [SEP], and a quarter kept for the context
+    assert step_token_counter(encoder)(["1+1=2", "2"]) == [7, 3]  # " 1+1=2" and " 2" (one token a character) + tag
+    causal = new_prm(
+        tiny_gpt2_lm(tmp_path / "gpt2"), spec=PRMSpec(head=HeadConfig(hidden_dim=8), max_length=32), device="cpu"
+    )
+    assert window_budget(causal) == 32 - 0 - 8  # 24 tokens of steps: three 7-token steps a window
+    steps = ["1+1=2", "2+1=3", "3+1=4", "4+1=5", "5+1=6"]
+    (scores,) = score_prm_in_windows(causal, ["1+1+1+1+1+1"], [steps])
+    first = causal.score(["1+1+1+1+1+1"], [steps[:3]])[0]
+    rest = causal.score(["1+1+1+1+1+1\n" + "\n".join(steps[:3])], [steps[3:]])[0]  # earlier steps as context
+    assert scores == pytest.approx(first + rest, abs=1e-6)
+    assert score_prm_in_windows(causal, ["2+2"], [["2+2=4"]]) == causal.score(["2+2"], [["2+2=4"]])
 
 
 def test_step_features_and_position_length_baseline():

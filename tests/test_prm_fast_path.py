@@ -4,6 +4,7 @@ length-sorted batches) against a straightforward full-sequence forward, on tiny 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -12,7 +13,8 @@ from prm_tiny import char_tokenizer, save_tiny, tiny_bert, tiny_gpt2_lm
 
 from bon_core.device import ACCELERATOR_BATCH_TOKENS, CPU_BATCH_TOKENS, default_batch_tokens
 from bon_core.prm import HeadConfig, PRMSpec, load_prm, new_prm
-from bon_core.prm.formatting import StepFormat, pad_batch
+from bon_core.prm.batching import pad_batch
+from bon_core.prm.encoding import StepFormat
 from bon_core.prm.model import (
     NOT_A_STEP,
     HiddenLikelihoodHead,
@@ -20,6 +22,8 @@ from bon_core.prm.model import (
     TanhGELU,
     fuse_gelu,
     is_causal,
+    last_block_mlp,
+    mlp_only_at,
 )
 from bon_core.prm.scorer import prompt_groups
 
@@ -172,6 +176,9 @@ def test_fuse_gelu_swaps_gelu_new_only_and_keeps_the_function(lm_dir, tmp_path):
     (grad_new,) = torch.autograd.grad(NewGELUActivation()(x).sum(), x)
     assert torch.allclose(TanhGELU()(x), NewGELUActivation()(x), atol=1e-6)
     assert torch.allclose(grad_fused, grad_new, atol=1e-5)  # training through the swap learns the same
+    with torch.no_grad():  # without autograd: x·sigmoid(2u), in place in one buffer, same values; x is untouched
+        kept = x.clone()
+        assert torch.allclose(TanhGELU()(x), NewGELUActivation()(x), atol=1e-6) and torch.equal(x, kept)
     assert fuse_gelu(BertModel.from_pretrained(tiny_bert(tmp_path / "bert"))) == 0  # exact gelu: already fused
     prm = new_prm(lm_dir, spec=PRMSpec(head=HeadConfig(hidden_dim=8)), device="cpu")
     prm.save_pretrained(tmp_path / "prm")
@@ -212,7 +219,7 @@ def test_batch_size_is_chosen_by_device_unless_the_spec_sets_it(lm_dir, tmp_path
 def test_published_lm_head_runs_only_at_the_read_columns(tmp_path):
     from transformers import MistralConfig, MistralForCausalLM
 
-    from bon_core.prm.formats import keeps_logits_at_positions
+    from bon_core.prm.published import keeps_logits_at_positions
 
     tok = char_tokenizer(extra_tokens=("ки",))
     torch.manual_seed(0)
@@ -244,9 +251,10 @@ def test_benchmark_flops_count_matmuls_only_where_computed(lm_dir):
     encoded = prm.encode(["1+2"], [["1+2=3", "3"]])
     base = prm.model.base
     layer_params = sum(p.numel() for p in base.h.parameters()) + sum(p.numel() for p in base.ln_f.parameters())
+    mlp_params = sum(p.numel() for p in base.h[-1].mlp.parameters())  # the last MLP runs at the 2 tags only
     tokens = len(encoded[0].input_ids)
     parts = scoring_flops(prm, encoded)
-    assert parts["body"] == 2 * layer_params * tokens  # no wte / wpe: lookups
+    assert parts["body"] == 2 * (layer_params - mlp_params) * tokens + 2 * mlp_params * 2  # no wte / wpe: lookups
     assert parts["attention"] == 2 * 2 * 1 * tokens**2 * 32
     assert parts["head"] == 2 * sum(p.numel() for p in prm.model.reward_head.parameters()) * 2
     assert parts["lm_head"] == 0  # a hidden-state head never computes the LM read-out
@@ -255,9 +263,42 @@ def test_benchmark_flops_count_matmuls_only_where_computed(lm_dir):
     group = small.encode(["1+2"] * 3, [["1+2=3", "3"], ["1+2=4"], ["1+2=3", "3", "3"]])
     prompt, lengths = group[0].body_start, [len(e.input_ids) for e in group]
     shared = scoring_flops(small, group)
-    assert shared["body"] == 2 * layer_params * (prompt + sum(t - prompt for t in lengths))
+    steps_tokens = sum(t - prompt for t in lengths)
+    assert (
+        shared["body"]
+        == 2 * layer_params * prompt + 2 * (layer_params - mlp_params) * steps_tokens + 2 * mlp_params * 6
+    )
     assert shared["attention"] == 2 * 2 * 32 * (prompt**2 + sum((t - prompt) * t for t in lengths))
     likelihood = scoring_prm(lm_dir, "likelihood", NEWLINE)
     (enc,) = likelihood.encode(["1+2"], [["1+2=3", "3"]])
     vocab, width = likelihood.model.base.get_input_embeddings().weight.shape
     assert scoring_flops(likelihood, [enc])["lm_head"] == 2 * vocab * width * (len(enc.input_ids) - enc.body_start)
+
+
+def test_the_last_mlp_runs_only_where_read_and_scores_stay_those_of_a_full_forward(lm_dir, tmp_path):
+    from transformers import BertModel
+
+    prm = scoring_prm(lm_dir, "hidden", StepFormat())
+    base, mlp = prm.model.base.eval(), prm.model.base.h[-1].mlp
+    assert last_block_mlp(base) is mlp and last_block_mlp(BertModel.from_pretrained(tiny_bert(tmp_path))) is None
+    ids = torch.tensor([[5, 9, 13, 2, 7, 30, 11], [4, 8, 12, 6, 3, 2, 1]])
+    rows = torch.zeros(ids.shape, dtype=torch.bool)
+    rows[0, 3] = rows[1, 6] = True
+    seen = []
+    handle = mlp.register_forward_hook(lambda module, args, out: seen.append(out))
+    with torch.no_grad():
+        full = base(input_ids=ids).last_hidden_state
+        with mlp_only_at(mlp, rows):
+            narrowed = base(input_ids=ids).last_hidden_state
+        again = base(input_ids=ids).last_hidden_state
+    handle.remove()
+    assert seen[1].shape == (2, 32)  # the MLP computed the 2 read rows only (this hook runs before the widening)
+    assert torch.allclose(narrowed[rows], full[rows], atol=1e-6) and not torch.allclose(narrowed, full, atol=1e-3)
+    assert torch.equal(again, full)  # the hooks are gone on leaving
+    with torch.no_grad(), mlp_only_at(mlp, rows), ThreadPoolExecutor(1) as pool:
+        # a model shared by threads: a forward in another thread is not narrowed
+        elsewhere = pool.submit(lambda: base(input_ids=ids).last_hidden_state).result()
+    assert torch.allclose(elsewhere, full, atol=1e-6)
+    reference = reference_scores(lm_dir, prm, PROBLEMS, CANDIDATES)
+    for budget in (None, 64):  # pooled, and sharing the prompts' forwards
+        assert_close(prm.score(PROBLEMS, CANDIDATES, max_batch_tokens=budget), reference)

@@ -12,7 +12,7 @@ import torch
 from prm_tiny import LLAMA_CHAT_TEMPLATE, QWEN_CHAT_TEMPLATE, char_tokenizer, save_tiny
 
 from bon_core.prm import PRM_FORMATS, get_format, load_prm
-from bon_core.prm.formats import QWEN_SYSTEM
+from bon_core.prm.published import QWEN_SYSTEM
 
 PROBLEM = "3+4*2"
 STEPS = ["4*2=8", "3+8=11", "Answer: 11"]

@@ -8,7 +8,7 @@ from prm_tiny import char_tokenizer, save_tiny, tiny_gpt2_lm
 from test_prm_train import corrupted_arith_examples, held_out_auroc
 
 from bon_core.prm import HeadConfig, PRMSpec, PRMTrainConfig, load_prm, new_prm, train_prm
-from bon_core.prm.formatting import StepFormat
+from bon_core.prm.encoding import StepFormat
 
 NEWLINE = StepFormat(step_tag="\n", special_tag=False, prompt_template="Q: {problem}\n", step_prefix="")
 SPEC = PRMSpec(step_format=NEWLINE, head=HeadConfig(inputs="likelihood", hidden_dim=16, dropout=0.0), max_length=128)

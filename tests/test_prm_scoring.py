@@ -8,7 +8,8 @@ import pytest
 from prm_tiny import tiny_bert, tiny_gpt2_lm
 
 from bon_core.prm import HeadConfig, PRMSpec, load_prm, new_prm
-from bon_core.prm.formatting import plan_batches, special_affixes
+from bon_core.prm.batching import plan_batches
+from bon_core.prm.encoding import encode_candidate, encode_candidates, special_affixes
 from bon_core.types import Candidate, Problem, Step
 
 SPEC = PRMSpec(head=HeadConfig(hidden_dim=16), max_length=128)
@@ -138,3 +139,16 @@ def test_prefix_scores_are_running_products_of_step_scores(causal_prm):
             assert p == pytest.approx(running, rel=1e-5)
     with pytest.raises(ValueError, match="step_score must be 'step' or 'prefix'"):
         PRMSpec(step_score="mean")
+
+
+@pytest.mark.parametrize("which", ["causal_prm", "encoder_prm"])
+def test_one_tokenizer_call_for_all_candidates_encodes_each_as_alone(which, request):
+    prm = request.getfixturevalue(which)
+    fmt, args = prm.spec.step_format, (prm.tag_id, 32)  # short enough to truncate two problems
+    problems, candidates = [*PROBLEMS, PROBLEMS[0]], [*CANDIDATES, ["5-2=3", "3+4*3=21"]]  # a repeated prompt
+    alone = [encode_candidate(prm.tokenizer, p, c, fmt, *args) for p, c in zip(problems, candidates, strict=True)]
+    assert encode_candidates(prm.tokenizer, problems, candidates, fmt, *args) == alone
+    assert prm.encode(problems, candidates) == [encode_candidate(prm.tokenizer, p, c, fmt, prm.tag_id, 128)
+                                                for p, c in zip(problems, candidates, strict=True)]  # fmt: skip
+    with pytest.raises(ValueError, match="candidate 1 has no steps"):
+        prm.encode(PROBLEMS[:2], [CANDIDATES[0], []])

@@ -107,3 +107,42 @@ def test_plot_legend_is_outside_the_axes(tmp_path):
     box, axes_box = legend.get_window_extent(), fig.axes[0].get_window_extent()
     assert box.x0 >= axes_box.x1  # to the right of the plotting area: it covers no curve
     assert not fig.axes[0].get_legend()
+
+
+def test_write_report_writes_the_table_notes_and_plots_under_the_given_folder(tmp_path):
+    from bon_core.results import report_markdown, write_report
+
+    notes = ("majority: no scorer", "scorer tokens = prompt + candidate")
+    report = write_report(POINTS, notes, tmp_path / "out" / "run-a", "run-a")
+    table = results_table(POINTS)
+    notes_text = "\nNotes:\n- majority: no scorer\n- scorer tokens = prompt + candidate\n"
+    assert report.markdown == to_markdown(table) + notes_text
+    assert report.markdown == report_markdown(table, notes)
+    assert report.csv == to_csv(table) and report.table == table
+    folder = tmp_path / "out" / "run-a"
+    assert (folder / "results.md").read_text() == report.markdown
+    assert (folder / "results.csv").read_text() == report.csv
+    assert [p.name for p in report.plots] == [
+        "accuracy_vs_n.png",
+        "accuracy_vs_n.svg",
+        "accuracy_vs_compute.png",
+        "accuracy_vs_compute.svg",
+    ]
+    assert "run-a: accuracy vs N" in (folder / "accuracy_vs_n.svg").read_text()
+    assert "run-a: vs compute" in (folder / "accuracy_vs_compute.svg").read_text()
+    assert report_markdown(table) == to_markdown(table)  # no notes, no "Notes:" heading
+
+
+def test_tracked_names_of_curves_and_selections():
+    from bon_core.results import curve_series, selection_metrics
+
+    assert curve_series(results_table(POINTS)) == [
+        ("max.prm.min.accuracy", [(1, 0.5), (4, 0.75)]),
+        ("majority.accuracy", [(4, 0.625)]),
+    ]
+    chosen = MetricPoint("selection_accuracy", 4, 0.75, 0.7, 0.8, "early_stop", "prm", "min", 250.0, 90.0)
+    assert selection_metrics([chosen]) == [
+        ("select.early_stop.prm.min.accuracy", 0.75),
+        ("select.early_stop.prm.min.policy_tokens", 250.0),
+        ("select.early_stop.prm.min.scorer_tokens", 90.0),
+    ]

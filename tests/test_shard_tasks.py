@@ -4,8 +4,6 @@ Each writes only its shard's rows, and a second call with the same arguments wri
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import pytest
 from prm_tiny import tiny_gpt2_lm
 from sqlalchemy import text
@@ -82,7 +80,7 @@ def test_generate_shard_writes_its_shard_once(store, problems, policy):
 
     url, run_id = store
     shard, n = [p.source_id for p in problems[:2]], 2
-    config = asdict(GenerationConfig(**FAST_GENERATION))
+    config = GenerationConfig(**FAST_GENERATION)
 
     def generate() -> int:
         return generate_shard.fn(url, run_id, "arith", {}, policy, "hf", None, shard, n, config)

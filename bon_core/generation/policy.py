@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +22,29 @@ ProgressFn = Callable[[int, int, float | None], None]  # (step, max_steps, last 
 
 @dataclass(frozen=True)
 class PolicyTrainConfig:
-    """Model size and training budget. ``quick()`` trains in well under a minute; the default in a few minutes."""
+    """Model size and training budget. ``quick()`` trains in well under a minute; the default in a few minutes.
+    Each field's ``help`` is its command-line help."""
 
-    n_layer: int = 3
-    n_embd: int = 128
-    n_head: int = 4
-    n_positions: int = 160  # the longest prompt + gold solution of the default difficulty fits
-    dropout: float = 0.0  # a few minutes of training on endless fresh problems never overfits
-    train_problems: int = 20000
+    n_layer: int = field(default=3, metadata={"help": "Transformer layers."})
+    n_embd: int = field(default=128, metadata={"help": "Width of the hidden states."})
+    n_head: int = field(default=4, metadata={"help": "Attention heads (must divide n_embd)."})
+    # the longest prompt + gold solution of the default difficulty fits
+    n_positions: int = field(default=160, metadata={"help": "Longest sequence (prompt + solution), in tokens."})
+    # a few minutes of training on endless fresh problems never overfits
+    dropout: float = field(default=0.0, metadata={"help": "Dropout probability."})
+    train_problems: int = field(default=20000, metadata={"help": "Training problems (fresh, with gold solutions)."})
     # On the default arith difficulty, 1200 steps (~3.5 min on 2 idle cores) give a greedy accuracy of ~28% and
     # 2000 steps ~75%; 1600 aims between: right often but not always, with realistic step errors.
-    max_steps: int = 1600
-    batch_size: int = 32
-    learning_rate: float = 3e-3
-    warmup_steps: int = 50
-    weight_decay: float = 0.01
-    eval_problems: int = 200  # held-out test problems for the greedy accuracy
-    eval_split: str = "test"
-    save_steps: int = 500
-    seed: int = 0
-    device: str | None = None
+    max_steps: int = field(default=1600, metadata={"help": "Optimiser steps."})
+    batch_size: int = field(default=32, metadata={"help": "Solutions per optimiser step."})
+    learning_rate: float = field(default=3e-3, metadata={"help": "Peak learning rate."})
+    warmup_steps: int = field(default=50, metadata={"help": "Steps of linear warmup."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
+    eval_problems: int = field(default=200, metadata={"help": "Held-out problems for the greedy accuracy."})
+    eval_split: str = field(default="test", metadata={"help": "Split of the held-out problems."})
+    save_steps: int = field(default=500, metadata={"help": "Steps between checkpoints (a rerun resumes)."})
+    seed: int = field(default=0, metadata={"help": "Training seed."})
+    device: str | None = field(default=None, metadata={"help": "Device to train on (default: the best available)."})
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:

@@ -14,6 +14,7 @@ from bon_core.metrics.curves import (
     Pool,
     best_at_k_exact,
     curve,
+    curve_uses_scorer,
     default_ks,
     majority_curve_exact,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ci_label",
     "combine_step_scores",
     "curve",
+    "curve_uses_scorer",
     "default_ks",
     "detected_first_error",
     "distinct_answers_by_n",

@@ -42,7 +42,7 @@ from bon_core.metrics.passk import pass_at_k
 from bon_core.metrics.stats import DEFAULT_CI, ci_label, mean_ci
 from bon_core.metrics.votes import majority_at_k_exact
 from bon_core.metrics.weighted_votes import exact_obstacle, weighted_at_k_exact
-from bon_core.select import pick_max, pick_vote, softmax
+from bon_core.select import STRATEGIES, pick_max, pick_vote, softmax
 from bon_core.types import Candidate, MetricPoint
 
 CURVE_METRICS = {"pass": "oracle", "best": "max", "maj": "majority", "weighted": "weighted"}
@@ -85,6 +85,14 @@ class Pool:
     @property
     def n(self) -> int:
         return len(self.candidates)
+
+
+def curve_uses_scorer(metric: str) -> bool:
+    """Whether the curve ``metric`` reads scores: whether the strategy it measures (:data:`CURVE_METRICS`) is
+    registered as using a scorer (``best`` and ``weighted`` do; ``pass`` and ``maj`` do not)."""
+    if metric not in CURVE_METRICS:
+        raise ValueError(f"unknown curve metric {metric!r}; known: {', '.join(CURVE_METRICS)}")
+    return STRATEGIES[CURVE_METRICS[metric]].uses_scorer()
 
 
 def default_ks(n: int) -> list[int]:
@@ -255,7 +263,8 @@ def curve(
         raise ValueError(f"resamples must be >= 100, got {resamples}")
     if not pools:
         raise ValueError("curve needs at least one pool")
-    if metric in ("best", "weighted") and any(p.scores is None for p in pools):
+    uses_scorer = curve_uses_scorer(metric)
+    if uses_scorer and any(p.scores is None for p in pools):
         raise ValueError(f"curve metric {metric!r} needs scores on every pool")
     if temperature is not None and temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -278,7 +287,6 @@ def curve(
     scorer_per_sample = float(
         np.mean([np.mean(p.scorer_tokens or [c.num_tokens for c in p.candidates]) for p in pools])
     )
-    uses_scorer = metric in ("best", "weighted")
     points = []
     for i, k in enumerate(ks):
         estimates = [pool_estimates[i] for pool_estimates in per_pool]

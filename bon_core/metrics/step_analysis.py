@@ -15,9 +15,10 @@ For candidates with gold step labels (``arith``: exact), scored step by step:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bon_core.aggregate import aggregate
 from bon_core.metrics.steps import (
     choose_threshold,
     detected_first_error,
@@ -26,6 +27,7 @@ from bon_core.metrics.steps import (
     processbench_f1,
     score_correctness_correlation,
 )
+from bon_core.types import Candidate
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,23 @@ class StepAnalysis:
     pairwise_accuracy: float | None
     pairs: int
     notes: tuple[str, ...] = ()
+
+
+def labelled_scores(
+    candidates: Sequence[Candidate], step_scores: Mapping[tuple[str, int], Sequence[float]], aggregation: str
+) -> dict[tuple[str, int], LabelledScores]:
+    """The candidates a scorer scored step by step (one score per step), keyed by (problem id, sample index),
+    with their gold step labels, their score aggregated with ``aggregation`` and their correctness. Candidates
+    without steps, without scores or with a score count other than their step count are left out."""
+    out = {}
+    for c in candidates:
+        scores = step_scores.get((c.problem_id, c.sample_index))
+        if not c.steps or scores is None or len(scores) != len(c.steps):
+            continue
+        out[(c.problem_id, c.sample_index)] = LabelledScores(
+            tuple(scores), tuple(s.label for s in c.steps), aggregate(scores, aggregation), bool(c.correct)
+        )
+    return out
 
 
 def pairwise_accuracy(pairs: Sequence[tuple[float, float]]) -> float:

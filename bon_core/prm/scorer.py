@@ -12,78 +12,28 @@ score at every step tag, so ``aggregate(..., "last")`` is its natural use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from functools import cached_property
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import cached_property, partial
 
 import torch
 
 from bon_core.device import default_batch_tokens, pick_device
-from bon_core.prm.formatting import (
-    EncodedCandidate,
-    StepFormat,
-    encode_candidate,
-    pad_batch,
-    plan_batches,
-    special_affixes,
-)
+from bon_core.prm.base import CandidateScoringMixin
+from bon_core.prm.batching import PaddedBatch, pad_batch, score_in_batches
+from bon_core.prm.config import PRMSpec
+from bon_core.prm.encoding import EncodedCandidate, StepFormat, encode_candidates, special_affixes
 from bon_core.prm.model import (
     NOT_A_STEP,
-    HeadConfig,
     PrefixState,
     PRMModel,
     can_share_prefix,
     new_reward_head,
     reads_likelihood,
 )
-from bon_core.types import Candidate, Problem, StepScores
-
-FORMAT_VERSION = 1
-# Every version-1 file before batch sizes were chosen by device holds this default; it reads as "by device".
-_LEGACY_BATCH_TOKENS = 16384
 
 
-@dataclass(frozen=True)
-class PRMSpec:
-    """Everything about a PRM besides its weights; saved as ``bon_prm.json``."""
-
-    kind: Literal["prm", "orm"] = "prm"
-    step_format: StepFormat = field(default_factory=StepFormat)
-    head: HeadConfig = field(default_factory=HeadConfig)
-    max_length: int = 1024
-    max_batch_tokens: int | None = None  # padded tokens per scoring forward; None: by device (``default_batch_tokens``)
-    # "step": the head's P(step correct) at each tag; "prefix": the product of those up to each tag, P(every step so
-    # far is correct) — for a PRM trained on local step labels (each step judged against the state before it), this
-    # makes the score at a step the checker's prefix label and its last score a verdict on the whole solution.
-    step_score: Literal["step", "prefix"] = "step"
-    base_model_type: str = ""
-    version: int = FORMAT_VERSION
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("prm", "orm"):
-            raise ValueError(f"kind must be 'prm' or 'orm', got {self.kind!r}")
-        if self.max_length < 8:
-            raise ValueError(f"max_length must be >= 8, got {self.max_length}")
-        if self.step_score not in ("step", "prefix"):
-            raise ValueError(f"step_score must be 'step' or 'prefix', got {self.step_score!r}")
-        if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
-            raise ValueError(f"max_batch_tokens must be >= 1 or None, got {self.max_batch_tokens}")
-
-    def to_json_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json_dict(cls, data: Mapping) -> PRMSpec:
-        data = dict(data)
-        data["step_format"] = StepFormat(**data.get("step_format", {}))
-        data["head"] = HeadConfig(**data.get("head", {}))
-        if data.get("max_batch_tokens") == _LEGACY_BATCH_TOKENS:
-            data["max_batch_tokens"] = None
-        return cls(**data)
-
-
-class PRM:
+class PRM(CandidateScoringMixin):
     """A step scorer made of a ``PRMModel`` and its tokenizer (which holds the step-tag token)."""
 
     def __init__(self, model: PRMModel, tokenizer, spec: PRMSpec, device: str | torch.device | None = None) -> None:
@@ -104,19 +54,15 @@ class PRM:
         """Token ids and tag positions of every candidate (``problems[i]`` goes with ``candidates[i]``)."""
         if len(problems) != len(candidates):
             raise ValueError(f"got {len(problems)} problems for {len(candidates)} candidates; pass one problem each")
-        return [
-            encode_candidate(
-                self.tokenizer,
-                problem,
-                steps,
-                self.spec.step_format,
-                self.tag_id,
-                self.spec.max_length,
-                self._affixes,
-                name=f"candidate {i}",
-            )
-            for i, (problem, steps) in enumerate(zip(problems, candidates, strict=True))
-        ]
+        return encode_candidates(
+            self.tokenizer,
+            problems,
+            candidates,
+            self.spec.step_format,
+            self.tag_id,
+            self.spec.max_length,
+            self._affixes,
+        )
 
     @property
     def batch_tokens(self) -> int:
@@ -148,49 +94,42 @@ class PRM:
         shared, pooled = prompt_groups(encoded, budget) if self.shares_prompts else ([], list(range(len(encoded))))
         for members in shared:
             first = encoded[members[0]]
-            prompt = torch.tensor([first.input_ids[: first.body_start]], device=self.device)
-            state = self.model.prefix_state(prompt)
-            for batch in plan_batches([len(encoded[i].input_ids) - first.body_start for i in members], budget):
-                rows = [members[j] for j in batch]
-                for i, scores in zip(rows, self._score_batch([encoded[i] for i in rows], state), strict=True):
-                    results[i] = scores
-        for batch in plan_batches([len(encoded[i].input_ids) for i in pooled], budget):
-            rows = [pooled[j] for j in batch]
-            for i, scores in zip(rows, self._score_batch([encoded[i] for i in rows], None), strict=True):
+            state = self.model.prefix_state(torch.tensor([first.input_ids[: first.body_start]], device=self.device))
+            rows = [encoded[i] for i in members]
+            steps_lengths = [len(e.input_ids) - first.body_start for e in rows]
+            forward = partial(self._forward, prefix=state)
+            scored = score_in_batches(rows, forward, budget, self.pad_id, self.device, lengths=steps_lengths)
+            for i, scores in zip(members, scored, strict=True):
                 results[i] = scores
-        for i, (steps, scores) in enumerate(zip(candidates, results, strict=True)):
-            if len(scores) != len(steps):
-                raise ValueError(f"candidate {i} has {len(steps)} steps but got {len(scores)} scores")
+        rows = [encoded[i] for i in pooled]
+        scored = score_in_batches(rows, partial(self._forward, prefix=None), budget, self.pad_id, self.device)
+        for i, scores in zip(pooled, scored, strict=True):
+            results[i] = scores
         return results
 
-    def _score_batch(self, rows: Sequence[EncodedCandidate], prefix: PrefixState | None) -> list[list[float]]:
-        """The step scores of ``rows`` from one padded forward (that starts after ``prefix``, if given)."""
-        ids, mask = pad_batch([e.input_ids for e in rows], self.pad_id)
-        tag_mask = torch.zeros(len(ids), len(ids[0]), dtype=torch.bool)
-        for row, e in enumerate(rows):
-            tag_mask[row, list(e.tag_positions)] = True
+    def _forward(self, batch: PaddedBatch[EncodedCandidate], prefix: PrefixState | None) -> list[torch.Tensor]:
+        """The step scores of each row of ``batch`` from one forward (that starts after ``prefix``, if given)."""
         step_index = None
         if reads_likelihood(self.model.reward_head):
-            step_index = torch.tensor(pad_batch([e.step_index() for e in rows], NOT_A_STEP)[0], device=self.device)
+            step_index = torch.tensor(
+                pad_batch([e.step_index() for e in batch.items], NOT_A_STEP)[0], device=self.device
+            )
         logits = self.model.tag_logits(
-            input_ids=torch.tensor(ids, device=self.device),
-            attention_mask=torch.tensor(mask, device=self.device),
-            tag_mask=tag_mask.to(self.device),
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            tag_mask=batch.read_mask,
             step_index=step_index,
             prefix=prefix,
         )  # (tags in the batch,), row by row
-        probs = torch.sigmoid(logits.float()).cpu().split([len(e.tag_positions) for e in rows])
+        probs = batch.split_rows(torch.sigmoid(logits.float()).cpu())
         if self.spec.step_score == "prefix":
             probs = [torch.cumprod(step_probs.double(), 0) for step_probs in probs]
-        return [step_probs.tolist() for step_probs in probs]
-
-    def score_candidates(self, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
-        """Score ``Candidate`` objects (their ``.steps``), matching each to its problem by ``source_id``."""
-        return score_candidate_objects(self, problems, candidates)
+        return probs
 
     def save_pretrained(self, directory) -> None:
-        """Save base + tokenizer (``save_pretrained``), the head and ``bon_prm.json``; see ``bon_core.prm.io``."""
-        from bon_core.prm.io import save_prm
+        """Save base + tokenizer (``save_pretrained``), the head and ``bon_prm.json`` with
+        ``bon_core.prm.io.save_prm``."""
+        from bon_core.prm.io import save_prm  # here, not at the top: io imports this module to load a PRM
 
         save_prm(self, directory)
 
@@ -222,22 +161,6 @@ def step_tag_id(tokenizer, fmt: StepFormat) -> int:
         raise ValueError(f"step tag {fmt.step_tag!r} is {len(ids)} tokens for this tokenizer; an ordinary-text tag "
                          "must be exactly one token")  # fmt: skip
     return ids[0]
-
-
-def score_candidate_objects(scorer, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
-    """Run ``scorer.score`` on ``Candidate`` objects, matching each to its problem by ``source_id``."""
-    by_id = {p.source_id: p for p in problems}
-    missing = sorted({c.problem_id for c in candidates if c.problem_id not in by_id})
-    if missing:
-        raise ValueError(f"candidates refer to unknown problem ids: {missing[:5]}")
-    scores = scorer.score(
-        [by_id[c.problem_id].question for c in candidates],
-        [[step.text for step in c.steps] for c in candidates],
-    )
-    return [
-        StepScores(problem_id=c.problem_id, sample_index=c.sample_index, scores=tuple(s))
-        for c, s in zip(candidates, scores, strict=True)
-    ]
 
 
 def new_prm(

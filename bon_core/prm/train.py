@@ -17,68 +17,18 @@ import hashlib
 import json
 import math
 import random
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from bon_core.metrics.steps import binary_auroc
+from bon_core.prm.config import PRMTrainConfig
+from bon_core.prm.io import checkpoint_step, resumable_checkpoint, start_checkpoints
 from bon_core.prm.model import IGNORE_LABEL, IGNORE_TOKEN, NOT_A_STEP
 from bon_core.prm.records import StepLabelledExample, mask_after_first_error, to_orm_example
-from bon_core.prm.scorer import PRM, PRMSpec, new_prm
-
-
-@dataclass(frozen=True)
-class PRMTrainConfig:
-    """How to train. Every field has a reason in its comment."""
-
-    kind: Literal["prm", "orm"] = "prm"  # orm: one outcome label at the last tag, same data and budget
-    label_mode: Literal["hard", "soft"] = "hard"  # hard: labels >= 0.5 become 1, others 0
-    mask_after_first_error: bool = True  # PRM800K: steps after the first wrong one carry no label
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    batch_size: int = 8
-    max_steps: int = 300
-    eval_steps: int = 50
-    early_stopping_patience: int = 3  # evaluations without gain in ``select_metric`` before stopping
-    val_fraction: float = 0.1  # of the PROBLEMS, when no validation records are given (never split by record)
-    # Which validation figure picks the checkpoint: "auroc" pools steps over problems and so also rewards knowing
-    # which problems are hard; "best_at_n" is what the scorer is for (pick the best candidate of each validation
-    # problem with the kind's aggregation: min for a PRM, last for an ORM) — it needs several records per problem.
-    select_metric: Literal["auroc", "best_at_n"] = "auroc"
-    seed: int = 0
-    group_by_length: bool = False  # batches of similar lengths: less padding, much faster on CPU
-    freeze_layers: int = 0  # freeze the embeddings and this many lowest transformer layers (cheaper backward)
-    lm_loss_weight: float = 0.0  # next-token loss on fully correct examples' steps (tied-embedding bases only)
-    output_dir: str | None = None  # checkpoints; a temporary folder when None
-    # Continue from the newest checkpoint in ``output_dir`` when it was written by the same training (same config
-    # and examples): a killed run picks up where it stopped. Checkpoints of a different training are removed.
-    resume: bool = True
-    spec: PRMSpec = field(default_factory=PRMSpec)  # step format, head size, max_length of a new PRM
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("prm", "orm"):
-            raise ValueError(f"kind must be 'prm' or 'orm', got {self.kind!r}")
-        if self.label_mode not in ("hard", "soft"):
-            raise ValueError(f"label_mode must be 'hard' or 'soft', got {self.label_mode!r}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.freeze_layers < 0:
-            raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers}")
-        if self.lm_loss_weight < 0:
-            raise ValueError(f"lm_loss_weight must be >= 0, got {self.lm_loss_weight}")
-        for name in ("batch_size", "max_steps", "eval_steps", "early_stopping_patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.select_metric not in ("auroc", "best_at_n"):
-            raise ValueError(f"select_metric must be 'auroc' or 'best_at_n', got {self.select_metric!r}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+from bon_core.prm.scorer import PRM, new_prm
 
 
 @dataclass(frozen=True)
@@ -368,7 +318,7 @@ def train_prm(
             for key in ("loss", "eval_loss", "eval_auroc", "eval_best_at_n")
         }
         best = trainer.state.best_metric
-        best_step = _step_of(trainer.state.best_model_checkpoint)
+        best_step = checkpoint_step(trainer.state.best_model_checkpoint)
     prm.model.to(prm.device).eval()
     kept_auroc = dict(history["eval_auroc"]).get(best_step, float(best) if best is not None else float("nan"))
     report = TrainReport(
@@ -385,12 +335,9 @@ def train_prm(
         val_best_at_n=tuple(history["eval_best_at_n"]),
         select_metric=config.select_metric,
         best_select_value=float(best) if best is not None else float("nan"),
-        resumed_from_step=_step_of(str(resume_from)) if resume_from else None,
+        resumed_from_step=checkpoint_step(str(resume_from)) if resume_from else None,
     )
     return prm, report
-
-
-FINGERPRINT_FILE = "bon_training.json"
 
 
 def training_fingerprint(config: PRMTrainConfig, train_rows: Sequence[dict], val_rows: Sequence[dict]) -> str:
@@ -401,42 +348,3 @@ def training_fingerprint(config: PRMTrainConfig, train_rows: Sequence[dict], val
     for rows in (train_rows, val_rows):
         digest.update(json.dumps(list(rows), sort_keys=True, default=str).encode())
     return digest.hexdigest()
-
-
-def resumable_checkpoint(output_dir: str, fingerprint: str) -> Path | None:
-    """The newest complete ``checkpoint-N`` in ``output_dir`` written under ``fingerprint``, or None."""
-    folder = Path(output_dir)
-    marker = folder / FINGERPRINT_FILE
-    try:
-        if json.loads(marker.read_text())["fingerprint"] != fingerprint:
-            return None
-    except (OSError, ValueError, KeyError):
-        return None
-    # A checkpoint is complete once its trainer state is written in full (the trainer writes it last).
-    complete = [c for c in folder.glob("checkpoint-*") if _step_of(str(c)) and _readable_json(c / "trainer_state.json")]
-    return max(complete, key=lambda c: _step_of(str(c)) or 0, default=None)
-
-
-def _readable_json(path: Path) -> bool:
-    try:
-        json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def start_checkpoints(output_dir: str, fingerprint: str) -> None:
-    """Make ``output_dir`` hold only this training's checkpoints: remove other ones, record ``fingerprint``."""
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("checkpoint-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    (folder / FINGERPRINT_FILE).write_text(json.dumps({"fingerprint": fingerprint}))
-
-
-def _step_of(checkpoint: str | None) -> int | None:
-    """The global step of a ``checkpoint-N`` folder."""
-    if not checkpoint:
-        return None
-    tail = checkpoint.rstrip("/").rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else None

@@ -15,8 +15,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from bon_core.aggregate import Normalizer
 from bon_core.select.registry import build_selection, register, require_int, require_number
 from bon_core.select.rules import pick_max, pick_vote
@@ -44,6 +42,9 @@ def calibrate_threshold(validation_pools: Iterable[Sequence[float]], quantile: f
         raise ValueError("cannot calibrate a threshold: the validation pools hold no candidate scores")
     if any(math.isnan(s) for s in scores):
         raise ValueError("cannot calibrate a threshold: the validation scores contain NaN")
+    # numpy is imported here, not at the top, so the registry loads without it (``bon`` lists strategies at start).
+    import numpy as np
+
     return float(np.quantile(scores, quantile))
 
 

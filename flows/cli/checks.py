@@ -48,7 +48,7 @@ def strategy(value: str) -> None:
 
 
 def prm_format(value: str) -> None:
-    from bon_core.prm.formats import PRM_FORMATS
+    from bon_core.prm.published import PRM_FORMATS
 
     known("--format", value, ["bon", *sorted(PRM_FORMATS)])
 

@@ -30,9 +30,7 @@ def demo(
     registry = demo_registry(settings.registry_name, quick)
     started = time.perf_counter()
     with progress_bars():
-        result = pipeline_flow(
-            settings.database_url, str(settings.home), config=_asdict(demo_config), registry=registry
-        )
+        result = pipeline_flow(settings.database_url, str(settings.home), config=demo_config, registry=registry)
     elapsed = time.perf_counter() - started
     for renderable in markdown_tables(result.evaluation.markdown, title=f"{demo_config.prefix}-test: accuracy (%)"):
         console.print(renderable)
@@ -67,14 +65,6 @@ def _init_store(config: Path | None) -> None:
         migrate.upgrade(settings.database_url)
     except (ValueError, StoreError) as exc:
         raise BonError(str(exc)) from None
-
-
-def _asdict(cfg) -> dict:
-    from dataclasses import asdict
-
-    data = asdict(cfg)
-    data["aggregations"] = list(data["aggregations"])
-    return data
 
 
 def _where(settings, plots) -> None:

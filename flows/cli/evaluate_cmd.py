@@ -9,6 +9,9 @@ from pathlib import Path
 
 import typer
 
+from bon_core.aggregate import AGGREGATORS
+from bon_core.scorer_choice import DEFAULT_AGGREGATION, primary_label
+from bon_core.select import STRATEGIES
 from flows.cli.app import BonError, app, console
 from flows.cli.environment import ConfigOption, flow_environment
 
@@ -33,7 +36,7 @@ def evaluate(
     labels: dict[str, list[str]] = {}
     for item in scorer:
         name, _, aggs = item.partition("=")
-        labels[name] = [a for a in aggs.split(",") if a] or ["min"]
+        labels[name] = [a for a in aggs.split(",") if a] or [DEFAULT_AGGREGATION]
         for how in labels[name]:
             checks.aggregation(f"aggregation in --scorer {item!r}:", how)
     checks.positive("-n", n)
@@ -52,7 +55,7 @@ def evaluate(
     from flows.cli.render import markdown_tables
     from flows.select_evaluate import select_evaluate_flow
 
-    primary = f"{next(iter(labels))}:{labels[next(iter(labels))][0]}" if labels else None
+    primary = primary_label(labels)
     with progress_bars():
         progress.start("evaluate", f"evaluating {run} (strategies x scorers x N)", None)
         report = select_evaluate_flow(
@@ -78,10 +81,10 @@ def evaluate(
 @app.command("select")
 def select_command(
     run: str = typer.Option(..., "--run", help="Name of the stored run."),
-    strategy: str = typer.Option("max", "--strategy", help="max, majority, weighted, composite, early_stop, ..."),
+    strategy: str = typer.Option("max", "--strategy", help=f"One of {', '.join(STRATEGIES)}."),
     scorer: str | None = typer.Option(None, "--scorer", help="Scorer NAME[:VERSION] (needed by score-based rules)."),
     aggregation: str = typer.Option(
-        "min", "--aggregation", help="How step scores become one: min, prod, last, mean, sum."
+        DEFAULT_AGGREGATION, "--aggregation", help=f"How step scores become one: {', '.join(AGGREGATORS)}."
     ),
     param: list[str] = typer.Option([], "--param", help="Strategy parameter KEY=VALUE (JSON value); repeatable."),
     n: int | None = typer.Option(None, "-n", help="Use the first N samples of each pool (default: all)."),
@@ -99,11 +102,7 @@ def select_command(
 
     from rich.table import Table
 
-    from bon_core.evaluation import group_pools
-    from bon_core.select import STRATEGIES, select
-    from bon_core.tasks import get_task
-    from db import reads, repository
-    from flows.store import transaction
+    from flows.select_evaluate import select_stored_run
 
     settings = flow_environment(config)
     params = {}
@@ -115,31 +114,15 @@ def select_command(
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
-    with transaction(settings.database_url) as session:
-        try:
-            stored = reads.get_run(session, run)
-            scorer_id = reads.find_scorer(session, scorer) if scorer else None
-        except (KeyError, LookupError, ValueError) as exc:
-            raise BonError(str(exc)) from None
-        problems = reads.load_problems(session, run_id=stored.id)
-        scores = reads.load_candidate_scores(session, stored.id, scorer_id, aggregation) if scorer_id else None
-        pools = group_pools(reads.load_candidates(session, stored.id), n)
-        normalize = get_task(stored.task).normalize_answer
-        try:
-            chosen = [
-                select(pool, [scores.get((c.problem_id, c.sample_index), 0.0) for c in pool] if scores else None,
-                       strategy, params, normalize)
-                for pool in pools.values()
-            ]  # fmt: skip
-        except ValueError as exc:
-            raise BonError(str(exc)) from None
-        ids = repository.upsert_problems(session, problems)
-        if strategy in STRATEGIES and not STRATEGIES[strategy].uses_scorer(params):  # e.g. majority: no scorer read
-            scorer_id = None
-        repository.insert_selections(session, stored.id, ids, chosen, scorer_id=scorer_id)
+    try:
+        result = select_stored_run(settings.database_url, run, strategy, params, scorer, aggregation, n)
+    except (LookupError, ValueError) as exc:  # an unknown run or scorer, a strategy that cannot run on this data
+        raise BonError(str(exc)) from None
     table = Table("problem", "selected sample", "answer", "correct")
-    for s in chosen[:show]:
+    for s in result.selections[:show]:
         table.add_row(s.problem_id, str(s.sample_index), str(s.answer), str(s.correct))
     console.print(table)
-    accuracy = sum(bool(s.correct) for s in chosen) / max(len(chosen), 1)
-    console.print(f"{strategy}: accuracy {accuracy:.1%} on {len(chosen)} problems (stored in the selections table)")
+    console.print(
+        f"{strategy}: accuracy {result.accuracy:.1%} on {len(result.selections)} problems "
+        "(stored in the selections table)"
+    )

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 
+from bon_core.generation.policy import PolicyTrainConfig
+from bon_core.types import GenerationConfig
 from flows.cli.app import BonError, app, console
+from flows.cli.options import option
 
 
 @app.command("train-policy")
@@ -17,12 +20,12 @@ def train_policy_cmd(
     out: Path = typer.Option(..., help="Directory to write the model and tokenizer to (rerun resumes)."),
     quick: bool = typer.Option(False, "--quick", help="Small, fast budget (< 1 min on a free CPU)."),
     max_steps: int | None = typer.Option(None, help="Override the number of optimiser steps."),
-    seed: int = typer.Option(0, help="Training seed."),
+    seed: int = option(PolicyTrainConfig, "seed"),
 ) -> None:
     """Train the tiny demo policy and print its greedy accuracy on held-out problems."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bon_core.generation.policy import PolicyTrainConfig, train_policy
+    from bon_core.generation.policy import train_policy
     from bon_core.tasks import get_task
 
     try:
@@ -57,15 +60,15 @@ def generate_cmd(
     n: int = typer.Option(8, "-n", help="Samples per problem."),
     limit: int = typer.Option(20, help="Number of problems."),
     split: str = typer.Option("test", help="Problem split."),
-    temperature: float = typer.Option(0.8, help="Sampling temperature (0 = greedy)."),
-    top_p: float = typer.Option(1.0, help="Nucleus sampling mass."),
-    max_new_tokens: int = typer.Option(96, help="Token budget per sample."),
-    seed: int = typer.Option(0, help="Sampling seed (with the sample index it fixes each text)."),
+    temperature: float = option(GenerationConfig, "temperature"),
+    top_p: float = option(GenerationConfig, "top_p"),
+    max_new_tokens: int = option(GenerationConfig, "max_new_tokens", default=96),
+    seed: int = option(GenerationConfig, "seed"),
     out: Path | None = typer.Option(None, help="Write candidates as JSONL here instead of printing them."),
     run: str | None = typer.Option(
         None, "--run", help="Store the candidates in the store as this run (through the generate flow; resumable)."
     ),
-    batch_size: int = typer.Option(512, help="Sequences sampled together (prompts x n)."),
+    batch_size: int = option(GenerationConfig, "batch_size", default=512),
     shard_size: int = typer.Option(32, help="Problems per mapped generation task (with --run)."),
     config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
 ) -> None:
@@ -74,28 +77,29 @@ def generate_cmd(
     from flows.cli import checks
 
     checks.task(task)
-    for option, value in (("-n", n), ("--limit", limit), ("--max-new-tokens", max_new_tokens),
-                          ("--batch-size", batch_size), ("--shard-size", shard_size)):  # fmt: skip
-        checks.positive(option, value)
+    for flag, value in (("-n", n), ("--limit", limit), ("--max-new-tokens", max_new_tokens),
+                        ("--batch-size", batch_size), ("--shard-size", shard_size)):  # fmt: skip
+        checks.positive(flag, value)
     checks.non_negative("--temperature", temperature)
     if not 0.0 < top_p <= 1.0:
         raise BonError(f"--top-p must be in (0, 1], got {top_p}")
     checks.model_reference("--policy", policy, fmt="hf")  # a directory or a Hub id (train one: bon train-policy)
+    try:
+        gen_config = GenerationConfig(
+            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size
+        )
+    except ValueError as exc:
+        raise BonError(str(exc)) from exc
     if run is not None:
-        _generate_into_store(run, task, policy, n, limit, split, temperature, top_p, max_new_tokens, seed,
-                             batch_size, shard_size, config)  # fmt: skip
+        _generate_into_store(run, task, policy, n, limit, split, gen_config, shard_size, config)
         return
     from rich.table import Table
 
     from bon_core.generation import candidates_for, get_backend
     from bon_core.tasks import get_task
-    from bon_core.types import GenerationConfig
 
     try:
         task_obj = get_task(task)
-        gen_config = GenerationConfig(
-            temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size
-        )
         backend = get_backend("hf", model=policy)
         problems = task_obj.load(split, limit=limit)
     except ValueError as exc:
@@ -130,8 +134,10 @@ def generate_cmd(
     )
 
 
-def _generate_into_store(run, task, policy, n, limit, split, temperature, top_p, max_new_tokens, seed, batch_size,
-                         shard_size, config) -> None:  # fmt: skip
+def _generate_into_store(
+    run: str, task: str, policy: str, n: int, limit: int, split: str, generation: GenerationConfig, shard_size: int,
+    config: Path | None,
+) -> None:  # fmt: skip
     from flows.cli.environment import flow_environment
 
     settings = flow_environment(config)
@@ -140,8 +146,6 @@ def _generate_into_store(run, task, policy, n, limit, split, temperature, top_p,
     from flows.generate import run_generate
     from flows.store import transaction
 
-    generation = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens, "seed": seed,
-                  "batch_size": batch_size}  # fmt: skip
     try:
         with progress_bars():
             run_id = run_generate(

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
+from bon_core.prm.config import HEAD_INPUTS, HeadConfig, PRMSpec, PRMTrainConfig
 from flows.cli.app import BonError, app, console
+from flows.cli.options import option
 
 
 @app.command("train-prm")
@@ -17,30 +19,20 @@ def train_prm_command(
     ),
     base: str = typer.Option(..., "--base", help="Base model directory (any AutoModel checkpoint) or 'minilm'."),
     out: Path = typer.Option(..., "--out", help="Directory to save the trained PRM to."),
-    kind: str = typer.Option("prm", "--kind", help="prm (step labels) or orm (final-answer label only)."),
-    max_steps: int = typer.Option(300, "--max-steps", help="Optimizer steps."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Solutions per optimizer step."),
-    learning_rate: float = typer.Option(5e-5, "--lr", help="Peak learning rate (AdamW, linear decay)."),
-    eval_steps: int = typer.Option(50, "--eval-steps", help="Steps between validation AUROC checks."),
-    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of the records held out for validation."),
-    max_length: int = typer.Option(1024, "--max-length", help="Tokens per solution; longer problems are cut."),
-    freeze_layers: int = typer.Option(0, "--freeze-layers", help="Freeze embeddings + this many lowest layers."),
-    head_inputs: str = typer.Option(
-        "hidden",
-        "--head-inputs",
-        help="hidden: the head reads the base's hidden state at each step tag; likelihood: how likely the base, "
-        "as a language model, finds each step and the steps before it (causal bases with tied embeddings); "
-        "hidden+likelihood: the hidden state and the step's own likelihood.",
-    ),
-    lm_loss_weight: float = typer.Option(
-        0.0, "--lm-loss-weight", help="Also train the base as a language model on fully correct solutions."
-    ),
-    group_by_length: bool = typer.Option(True, help="Batch solutions of similar length (less padding)."),
-    mask_after_first_error: bool = typer.Option(
-        True, help="Train only on steps up to the first wrong one (PRM800K); PRMBench labels every step."
-    ),
+    kind: str = option(PRMTrainConfig, "kind", "--kind"),
+    max_steps: int = option(PRMTrainConfig, "max_steps", "--max-steps"),
+    batch_size: int = option(PRMTrainConfig, "batch_size", "--batch-size"),
+    learning_rate: float = option(PRMTrainConfig, "learning_rate", "--lr"),
+    eval_steps: int = option(PRMTrainConfig, "eval_steps", "--eval-steps"),
+    val_fraction: float = option(PRMTrainConfig, "val_fraction", "--val-fraction"),
+    max_length: int = option(PRMSpec, "max_length", "--max-length"),
+    freeze_layers: int = option(PRMTrainConfig, "freeze_layers", "--freeze-layers"),
+    head_inputs: str = option(HeadConfig, "inputs", "--head-inputs"),
+    lm_loss_weight: float = option(PRMTrainConfig, "lm_loss_weight", "--lm-loss-weight"),
+    group_by_length: bool = option(PRMTrainConfig, "group_by_length", default=True),  # faster on CPU
+    mask_after_first_error: bool = option(PRMTrainConfig, "mask_after_first_error"),
     register: str | None = typer.Option(
-        None, "--register", help="MLflow registered-model name [default: bon-BASE-KIND for a named base like minilm]."
+        None, "--register", help="MLflow registered-model name (default: bon-BASE-KIND for a named base like minilm)."
     ),
     no_register: bool = typer.Option(False, "--no-register", help="Log to MLflow but do not register the model."),
     validation_run: str | None = typer.Option(
@@ -50,11 +42,9 @@ def train_prm_command(
         "a registered model is never promoted.",
     ),
     val_aggregation: str | None = typer.Option(
-        None, "--val-aggregation", help="Aggregation of step scores for that best@N [default: min; last for an ORM]."
+        None, "--val-aggregation", help="Aggregation of step scores for that best@N (default: min; last for an ORM)."
     ),
-    seed: int = typer.Option(
-        0, "--seed", help="Seed of the validation split, the head's initialisation and shuffling."
-    ),
+    seed: int = option(PRMTrainConfig, "seed", "--seed"),
     config: Path | None = typer.Option(None, "--config", help="A bon.toml to read.", show_default=False),
 ) -> None:
     """Train a PRM/ORM (early stopping on validation step AUROC), save it in the bon format, log it to MLflow and
@@ -69,12 +59,10 @@ def train_prm_command(
         raise BonError("give the training data once: --data FORMAT:PATH (or as the first argument)")
     source = data or data_arg
     checks.known("--kind", kind, ("prm", "orm"))
-    for option, value in (("--max-steps", max_steps), ("--batch-size", batch_size), ("--lr", learning_rate),
-                          ("--eval-steps", eval_steps), ("--max-length", max_length)):  # fmt: skip
-        checks.positive(option, value)
+    for flag, value in (("--max-steps", max_steps), ("--batch-size", batch_size), ("--lr", learning_rate),
+                        ("--eval-steps", eval_steps), ("--max-length", max_length)):  # fmt: skip
+        checks.positive(flag, value)
     checks.non_negative("--lm-loss-weight", lm_loss_weight)
-    from bon_core.prm.model import HEAD_INPUTS
-
     checks.known("--head-inputs", head_inputs, HEAD_INPUTS)
     if not 0.0 < val_fraction < 1.0:
         raise BonError(f"--val-fraction must be in (0, 1), got {val_fraction}")
@@ -93,17 +81,17 @@ def train_prm_command(
     from flows.cli.progress_ui import progress_bars
     from flows.train import train_prm_flow
 
-    train_config = {
-        "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate, "eval_steps": eval_steps,
-        "val_fraction": val_fraction, "freeze_layers": freeze_layers, "group_by_length": group_by_length, "seed": seed,
-        "mask_after_first_error": mask_after_first_error, "lm_loss_weight": lm_loss_weight,
-    }  # fmt: skip
     try:
+        train_config = PRMTrainConfig(
+            max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate, eval_steps=eval_steps,
+            val_fraction=val_fraction, freeze_layers=freeze_layers, group_by_length=group_by_length, seed=seed,
+            mask_after_first_error=mask_after_first_error, lm_loss_weight=lm_loss_weight,
+        )  # fmt: skip
+        spec = PRMSpec(max_length=max_length, head=HeadConfig(inputs=head_inputs))
         with progress_bars():
             trained = train_prm_flow(
                 source, str(base_dir), str(out), kind=kind, database_url=settings.database_url, register_as=name,
-                validation_run=validation_run, val_aggregation=val_aggregation, config=train_config,
-                spec={"max_length": max_length, "head": {"inputs": head_inputs}},
+                validation_run=validation_run, val_aggregation=val_aggregation, config=train_config, spec=spec,
             )  # fmt: skip
     except ValueError as exc:
         raise BonError(str(exc)) from exc

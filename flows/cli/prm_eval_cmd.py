@@ -44,7 +44,7 @@ def eval_prm_command(
     on its validation part (the pooled validation split where that part lacks correct or wrong solutions, said so)
     and printed. The data and the validation split are checked before any model is loaded."""
     from bon_core.prm.bases import resolve_base_model
-    from bon_core.prm_eval import prepare_split
+    from bon_core.prm.evaluation import prepare_split
     from bon_core.stepdata import READERS, read_subsets
 
     if format not in READERS:
@@ -86,7 +86,7 @@ def eval_prm_command(
 
 def thresholds_line(figures) -> str:
     """``thresholds (chosen on the validation split, per subset): PRM: a 0.420, b 0.510; ...`` (per scorer)."""
-    from bon_core.prm_eval import GROUP_LABELS
+    from bon_core.prm.evaluation import GROUP_LABELS
 
     per_scorer: dict[str, list[str]] = {}
     for f in figures:

@@ -23,7 +23,7 @@ def prm_vs_orm(
     budgets: str = typer.Option("0.125,0.25,0.5,1", "--budgets",
                                 help="Comma-separated shares of the train problems to train on."),
     steps: int = typer.Option(150, "--steps", min=1, help="Optimiser steps per trained scorer (the demo's PRM "
-                              "takes 500): 24 scorers at the default size must fit on a laptop."),
+                              "takes 600): 24 scorers at the default size must fit on a laptop."),
     lm_problems: int = typer.Option(4000, "--lm-problems", min=0, help="Fresh reference solutions the base keeps "
                                     "learning arith from, as a language model."),
     config: Path | None = ConfigOption,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bon_core.metrics.steps import DEFAULT_GRID, choose_threshold, detected_first_error, step_auroc
+from bon_core.prm.base import CandidateScoringMixin
 from bon_core.stepdata.record import LabelledSolution
 from bon_core.stepdata.subsets import count_kinds
 
@@ -243,7 +244,7 @@ def step_features(steps: Sequence[str]) -> np.ndarray:
     ).reshape(n, 3)
 
 
-class PositionLengthBaseline:
+class PositionLengthBaseline(CandidateScoringMixin):
     """``position-length-logistic``: a logistic regression of "step is correct" on the step's index, relative
     position and log length, fitted on labelled validation steps. It reads no text, so whatever it scores is
     what position and length alone give away (on PRMBench: errors are inserted mid-solution, in longer steps)."""
@@ -269,13 +270,13 @@ class PositionLengthBaseline:
         self._model = LogisticRegression(max_iter=1000).fit(np.asarray(rows), np.asarray(ys))
         return self
 
-    def score(self, problems: Sequence[str], solutions: Sequence[Sequence[str]]) -> list[list[float]]:
+    def score(self, problems: Sequence[str], candidates: Sequence[Sequence[str]]) -> list[list[float]]:
         """P(step correct) per step; ``problems`` are ignored (the baseline reads no text)."""
         if self._model is None:
             raise ValueError("fit the position-length baseline before scoring")
-        if len(problems) != len(solutions):
-            raise ValueError(f"got {len(problems)} problems for {len(solutions)} solutions")
-        return [self._model.predict_proba(step_features(steps))[:, 1].tolist() if steps else [] for steps in solutions]
+        if len(problems) != len(candidates):
+            raise ValueError(f"got {len(problems)} problems for {len(candidates)} solutions")
+        return [self._model.predict_proba(step_features(steps))[:, 1].tolist() if steps else [] for steps in candidates]
 
 
 OVERALL_FOOTNOTE = (

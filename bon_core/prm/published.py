@@ -1,10 +1,11 @@
-"""Published PRM formats: a declarative description per format, registered by name and chosen by config.
+"""Published PRM checkpoints: a declarative format per family, registered by name and chosen by config, and
+``PublishedPRM``, the scorer that reads a checkpoint the way its authors do.
 
 Each format says how the input is laid out (``layout``), which transformers class to load (``model_class``), where
 the scores are read (tag tokens, step ends, assistant answer slots) and how logits become P(step good). Nothing is
 ever inferred from a model's name.
 
->>> prm = load_prm("/models/Qwen2.5-Math-PRM-7B", format="qwen-prm")
+>>> prm = load_prm("/models/Qwen2.5-Math-PRM-7B", format="qwen-prm")   # bon_core.prm.io
 >>> prm.score(["1+1?"], [["1+1=2", "The answer is 2"]])
 """
 
@@ -18,10 +19,10 @@ from typing import Literal
 import torch
 
 from bon_core.device import default_batch_tokens, pick_device
-from bon_core.prm.formatting import pad_batch, plan_batches
-from bon_core.prm.inputs import build_inputs, token_id
+from bon_core.prm.base import CandidateScoringMixin
+from bon_core.prm.batching import PaddedBatch, score_in_batches
 from bon_core.prm.model import fuse_gelu
-from bon_core.types import Candidate, Problem, StepScores
+from bon_core.prm.published_inputs import FormattedInput, build_inputs, token_id
 
 Layout = Literal["chat_tags", "text_tags", "step_pieces", "chat_turns"]
 Readout = Literal["class_logits", "token_logits", "value_head"]
@@ -134,7 +135,7 @@ def get_format(name: str, **overrides) -> PRMFormat:
     return replace(PRM_FORMATS[name], **overrides)
 
 
-class PublishedPRM:
+class PublishedPRM(CandidateScoringMixin):
     """A published PRM checkpoint scored the way its authors do, batched: one padded forward per batch, read (and,
     where the model allows, its LM head or value head applied) only at the score positions."""
 
@@ -166,24 +167,11 @@ class PublishedPRM:
             for i, (problem, steps) in enumerate(zip(problems, candidates, strict=True))
         ]
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        results: list[list[float]] = [[] for _ in encoded]
-        for batch in plan_batches([len(e.input_ids) for e in encoded], max_batch_tokens or self.batch_tokens):
-            rows = [encoded[i] for i in batch]
-            ids, mask = pad_batch([e.input_ids for e in rows], pad)
-            read_mask = torch.zeros(len(ids), len(ids[0]), dtype=torch.bool)
-            for row, e in enumerate(rows):
-                read_mask[row, list(e.read_positions)] = True
-            probs = self._step_probs(
-                torch.tensor(ids, device=self.device),
-                torch.tensor(mask, device=self.device),
-                read_mask.to(self.device),
-            )
-            for index, step_probs in zip(batch, probs.split([len(e.read_positions) for e in rows]), strict=True):
-                results[index] = step_probs.tolist()
-        for i, (steps, scores) in enumerate(zip(candidates, results, strict=True)):
-            if len(scores) != len(steps):
-                raise ValueError(f"candidate {i} has {len(steps)} steps but got {len(scores)} scores")
-        return results
+        return score_in_batches(encoded, self._forward, max_batch_tokens or self.batch_tokens, pad, self.device)
+
+    def _forward(self, batch: PaddedBatch[FormattedInput]) -> list[torch.Tensor]:
+        """P(good) of each row's steps from one forward over ``batch``."""
+        return batch.split_rows(self._step_probs(batch.input_ids, batch.attention_mask, batch.read_mask))
 
     def _step_probs(self, ids: torch.Tensor, mask: torch.Tensor, read_mask: torch.Tensor) -> torch.Tensor:
         """P(good) at every ``read_mask`` position, row by row: ``(N,)`` on the CPU."""
@@ -204,56 +192,9 @@ class PublishedPRM:
             logits = logits[..., self.pair_ids]  # (N, 2): [good, bad]
         return torch.softmax(logits.float(), dim=-1)[..., fmt.good_index].cpu()
 
-    def score_candidates(self, problems: Sequence[Problem], candidates: Sequence[Candidate]) -> list[StepScores]:
-        """Score ``Candidate`` objects (their ``.steps``), matching each to its problem by ``source_id``."""
-        from bon_core.prm.scorer import score_candidate_objects
-
-        return score_candidate_objects(self, problems, candidates)
-
 
 def keeps_logits_at_positions(model) -> bool:
     """Whether ``model``'s forward takes ``logits_to_keep`` as a tensor of positions (transformers' own classes
     since 4.50); remote code may give the argument another meaning, so it is used only with transformers' own."""
     module = type(model).__module__
     return module.startswith("transformers.") and "logits_to_keep" in inspect.signature(model.forward).parameters
-
-
-def load_published_prm(path, fmt: PRMFormat, device=None) -> PublishedPRM:
-    """Load a published checkpoint from a local ``path`` as ``fmt`` says; refuses checkpoints whose weights do not
-    all load (a partly random published model would score silently wrong)."""
-    import transformers
-
-    device = pick_device(str(device) if device is not None else None)
-    auto_class = getattr(transformers, fmt.model_class, None)
-    if auto_class is None:
-        raise ValueError(f"format {fmt.name!r}: transformers has no class {fmt.model_class!r}")
-    tokenizer = transformers.AutoTokenizer.from_pretrained(path, trust_remote_code=fmt.trust_remote_code)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    model, info = auto_class.from_pretrained(
-        path, trust_remote_code=fmt.trust_remote_code, dtype=dtype, output_loading_info=True
-    )
-    if info.get("missing_keys"):
-        raise ValueError(f"{path}: weights missing for format {fmt.name!r}: {sorted(info['missing_keys'])[:5]}")
-    value_head = _load_value_head(path, fmt.value_head_key) if fmt.readout == "value_head" else None
-    return PublishedPRM(model, tokenizer, fmt, value_head=value_head, device=device)
-
-
-def _load_value_head(path, key: str) -> torch.nn.Linear:
-    """The scalar head ``key.weight``/``key.bias`` from the checkpoint's safetensors files."""
-    from pathlib import Path
-
-    from safetensors import safe_open
-
-    for file in sorted(Path(path).glob("*.safetensors")):
-        with safe_open(str(file), framework="pt") as handle:
-            names = [n for n in handle.keys() if n.endswith(f"{key}.weight")]
-            if names:
-                weight = handle.get_tensor(names[0])
-                bias_name = names[0][: -len("weight")] + "bias"
-                bias = handle.get_tensor(bias_name) if bias_name in handle.keys() else None
-                head = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
-                head.weight.data.copy_(weight.float())
-                if bias is not None:
-                    head.bias.data.copy_(bias.float())
-                return head
-    raise ValueError(f"{path}: no value head '{key}.weight' in its safetensors files")

@@ -1,4 +1,4 @@
-"""Step-tag formatting for our own PRM: problem + steps joined by a step tag, tokenized piece by piece.
+"""Encoding candidates for our own PRM: problem + steps joined by a step tag, tokenized piece by piece.
 
 The input of one candidate is ``[special prefix] prompt(problem) step_1 TAG step_2 TAG ... step_n TAG [special
 suffix]``. Pieces are tokenized separately and concatenated, so the tag positions are known exactly and the ids of
@@ -47,6 +47,11 @@ class EncodedCandidate:
     tag_positions: tuple[int, ...]
     body_start: int = 0
 
+    @property
+    def read_positions(self) -> tuple[int, ...]:
+        """Where the step scores are read (``batching.ScoredInput``): the step tags."""
+        return self.tag_positions
+
     def step_index(self) -> list[int]:
         """The step each token belongs to (its text and its tag), ``-1`` for the prompt and special tokens."""
         index = [-1] * len(self.input_ids)
@@ -84,59 +89,71 @@ def encode_candidate(
     Steps and tags are never dropped: if the steps alone do not fit, or the text produces an extra tag (a special
     tag anywhere, an ordinary tag inside a step), this raises ``ValueError`` naming ``name``.
     """
-    if not steps:
-        raise ValueError(f"{name} has no steps; a PRM needs at least one step to score")
-    prefix, suffix = affixes if affixes is not None else special_affixes(tokenizer)
-    prompt_ids = tokenizer(fmt.prompt_template.format(problem=problem), add_special_tokens=False)["input_ids"]
+    return encode_candidates(tokenizer, [problem], [steps], fmt, tag_id, max_length, affixes, names=[name])[0]
+
+
+def encode_candidates(
+    tokenizer,
+    problems: Sequence[str],
+    candidates: Sequence[Sequence[str]],
+    fmt: StepFormat,
+    tag_id: int,
+    max_length: int,
+    affixes: tuple[list[int], list[int]] | None = None,
+    names: Sequence[str] | None = None,
+) -> list[EncodedCandidate]:
+    """``encode_candidate`` for every ``(problems[i], candidates[i])`` (named ``names[i]``, default ``candidate
+    {i}``), with every distinct prompt and step text tokenized in one tokenizer call: a piece's ids do not depend
+    on the other pieces of the call, and one call over the whole set costs a fraction of one call per piece."""
+    names = names if names is not None else [f"candidate {i}" for i in range(len(candidates))]
+    for name, steps in zip(names, candidates, strict=True):
+        if not steps:
+            raise ValueError(f"{name} has no steps; a PRM needs at least one step to score")
+    prompts = [fmt.prompt_template.format(problem=problem) for problem in problems]
+    texts = list(dict.fromkeys([*prompts, *(fmt.step_prefix + step for steps in candidates for step in steps)]))
+    ids_of = dict(zip(texts, tokenizer(texts, add_special_tokens=False)["input_ids"], strict=True)) if texts else {}
+    affixes = affixes if affixes is not None else special_affixes(tokenizer)
+    return [
+        _assemble(
+            ids_of[prompt], [ids_of[fmt.step_prefix + step] for step in steps], fmt, tag_id, max_length, affixes, name
+        )  # fmt: skip
+        for prompt, steps, name in zip(prompts, candidates, names, strict=True)
+    ]
+
+
+def _assemble(
+    prompt_ids: Sequence[int],
+    step_ids: Sequence[Sequence[int]],
+    fmt: StepFormat,
+    tag_id: int,
+    max_length: int,
+    affixes: tuple[list[int], list[int]],
+    name: str,
+) -> EncodedCandidate:
+    """One candidate's input from its tokenized prompt and steps (``encode_candidate``'s rules)."""
+    prefix, suffix = affixes
     body: list[int] = []
     body_tags: list[int] = []
-    for step in steps:
-        body += tokenizer(fmt.step_prefix + step, add_special_tokens=False)["input_ids"]
+    for ids in step_ids:
+        body += ids
         body_tags.append(len(body))
         body.append(tag_id)
     room = max_length - len(prefix) - len(suffix) - len(body)
     if room < 0:
         raise ValueError(
-            f"{name}: its {len(steps)} steps take {len(body)} tokens, more than max_length={max_length} allows; "
+            f"{name}: its {len(step_ids)} steps take {len(body)} tokens, more than max_length={max_length} allows; "
             "raise max_length (step tags are never truncated)"
         )
     if len(prompt_ids) > room:
         prompt_ids = prompt_ids[len(prompt_ids) - room :]  # keep the end of the problem, closest to the steps
     ids = prefix + list(prompt_ids) + body + suffix
     found = (ids if fmt.special_tag else body).count(tag_id)
-    if found != len(steps):
+    if found != len(step_ids):
         where = "a step or the problem" if fmt.special_tag else "a step"
         raise ValueError(
-            f"{name} has {len(steps)} steps but its input holds {found} step tags {fmt.step_tag!r} "
+            f"{name} has {len(step_ids)} steps but its input holds {found} step tags {fmt.step_tag!r} "
             f"(does {where} contain the tag text?)"
         )
     body_start = len(prefix) + len(prompt_ids)
     positions = tuple(body_start + i for i in body_tags)
     return EncodedCandidate(input_ids=tuple(ids), tag_positions=positions, body_start=body_start)
-
-
-def plan_batches(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:
-    """Group item indices into batches, longest first, so that ``len(batch) * longest_in_batch`` (the padded size)
-    stays within ``max_batch_tokens``; an item longer than the budget gets a batch of its own."""
-    if max_batch_tokens < 1:
-        raise ValueError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        longest = lengths[current[0]] if current else lengths[index]
-        if current and (len(current) + 1) * longest > max_batch_tokens:
-            batches.append(current)
-            current = []
-        current.append(index)
-    if current:
-        batches.append(current)
-    return batches
-
-
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[list[list[int]], list[list[int]]]:
-    """Right-pad ``sequences`` to the same length; returns ``(input_ids, attention_mask)``."""
-    width = max(len(seq) for seq in sequences)
-    ids = [list(seq) + [pad_id] * (width - len(seq)) for seq in sequences]
-    mask = [[1] * len(seq) + [0] * (width - len(seq)) for seq in sequences]
-    return ids, mask

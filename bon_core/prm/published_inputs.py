@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bon_core.prm.formats import PRMFormat
+    from bon_core.prm.published import PRMFormat
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,20 @@
 """Scoring solutions longer than a model's window: consecutive steps packed into windows, a later window seeing the
-problem and the earlier steps as (left-truncated) context."""
+problem and the earlier steps as (left-truncated) context.
+
+>>> score_prm_in_windows(prm, ["2+3*4"], [["3*4=12", "2+12=14"]])   # our PRM: budget and token counts from it
+[[0.88, 0.93]]
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bon_core.prm.scorer import PRM
+
+PROBLEM_SHARE = 4  # a window keeps at least max_length / PROBLEM_SHARE tokens for the problem and earlier steps
 
 
 def windows(step_lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
@@ -55,3 +65,28 @@ def score_in_windows(
     for (index, start, _, chunk), scores in zip(requests, scored, strict=True):
         results[index][start : start + len(chunk)] = scores
     return [list(results[unique[(p, tuple(s))]]) for p, s in zip(problems, solutions, strict=True)]
+
+
+def step_token_counter(prm: PRM) -> Callable[[Sequence[str]], list[int]]:
+    """Counts the tokens each step takes in ``prm``'s input: its step prefix and text, plus the step tag."""
+    prefix = prm.spec.step_format.step_prefix
+
+    def count(texts: Sequence[str]) -> list[int]:
+        ids = prm.tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"]
+        return [len(x) + 1 for x in ids]  # + the step tag
+
+    return count
+
+
+def window_budget(prm: PRM) -> int:
+    """The tokens the steps of one window may take: ``prm``'s ``max_length`` less the special tokens its tokenizer
+    adds and the ``max_length // PROBLEM_SHARE`` kept for the problem and earlier steps."""
+    tokenizer, max_length = prm.tokenizer, prm.spec.max_length
+    affixes = len(tokenizer("a")["input_ids"]) - len(tokenizer("a", add_special_tokens=False)["input_ids"])
+    return max_length - affixes - max_length // PROBLEM_SHARE
+
+
+def score_prm_in_windows(prm: PRM, problems: Sequence[str], solutions: Sequence[Sequence[str]]) -> list[list[float]]:
+    """Per-step scores of our ``prm`` on solutions of any length (:func:`score_in_windows` with its
+    :func:`window_budget` and :func:`step_token_counter`)."""
+    return score_in_windows(prm.score, problems, solutions, step_token_counter(prm), window_budget(prm))
