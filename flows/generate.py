@@ -15,13 +15,13 @@ from prefect.cache_policies import NO_CACHE
 
 from bon_core.types import GenerationConfig
 from flows import progress
-from flows.runtime import is_transient, settings_from_environment, shards, task_runner
+from flows.runtime import gpu_tagged, is_transient, settings_from_environment, shards, task_runner
 from flows.shard_store import shard_todo, store_candidates
 from flows.store import transaction
 
 
 # Retried only for transient failures (a lost connection, a locked database), never for a user error.
-@task(name="generate-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
+@task(name="generate-shard", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
       retry_condition_fn=is_transient)  # fmt: skip
 def generate_shard(
     database_url: str,
@@ -109,7 +109,7 @@ def generate_flow(
         progress.start("generate", f"generating {run_name}", len(problems) * n)
         ids = [p.source_id for p in problems]
         static = [unmapped(x) for x in (database_url, run_id, task_name, task_options or {}, policy, backend, base_url)]
-        futures = generate_shard.map(*static, shards(ids, shard_size), unmapped(n), unmapped(generation))
+        futures = gpu_tagged(generate_shard).map(*static, shards(ids, shard_size), unmapped(n), unmapped(generation))
         generated = sum(f.result() for f in futures)
         seconds = time.perf_counter() - started
         with transaction(database_url) as session:

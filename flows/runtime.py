@@ -55,6 +55,19 @@ def ephemeral_flow_settings() -> Iterator[None]:
         yield
 
 
+GPU_TAG = "gpu"
+
+
+def gpu_tagged(task: Any) -> Any:
+    """``task`` tagged ``gpu`` when a Prefect server is configured, where a tag concurrency limit (``prefect
+    concurrency-limit create gpu N``) keeps GPU work to N tasks at once; untagged when Prefect is ephemeral, where no
+    such limit can be set from outside the process and asking the temporary server for one stalled about 2 s of
+    every task run after the first (``benchmarks/orchestration.py``)."""
+    from prefect.settings import get_current_settings
+
+    return task.with_options(tags={GPU_TAG}) if get_current_settings().api.url else task
+
+
 def quiet_flow_errors() -> None:
     """Leave reporting a failed flow to the CLI (one line; ``--debug`` for the traceback): Prefect's flow- and
     task-run loggers stay silent below CRITICAL. Must run before Prefect configures logging (its first import)."""

@@ -12,13 +12,13 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from flows import progress
-from flows.runtime import is_transient, shards, task_runner
+from flows.runtime import gpu_tagged, is_transient, shards, task_runner
 from flows.shard_store import AGGREGATIONS, shard_to_score, store_scores  # noqa: F401  (AGGREGATIONS re-exported)
 from flows.store import transaction
 
 
 # Retried only for transient failures (a lost connection, a locked database), never for a user error.
-@task(name="score-shard", tags=["gpu"], cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
+@task(name="score-shard", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
       retry_condition_fn=is_transient)  # fmt: skip
 def score_shard(
     database_url: str, run_id: int, scorer_id: int, model_path: str, model_format: str, source_ids: list[str]
@@ -73,7 +73,7 @@ def score_flow(
         started = time.perf_counter()
         progress.start("score", f"scoring {run_name} with {info.name}", total)
         static = [unmapped(x) for x in (database_url, run.id, scorer_id, path, model_format)]
-        futures = score_shard.map(*static, shards(source_ids, shard_size))
+        futures = gpu_tagged(score_shard).map(*static, shards(source_ids, shard_size))
         scored = sum(f.result() for f in futures)
         seconds = time.perf_counter() - started
         with transaction(database_url) as session:

@@ -1,5 +1,6 @@
-"""Flow runs skip Prefect's heartbeat thread only when Prefect is ephemeral (nothing outside the process could read
-a heartbeat); against a Prefect server they keep it."""
+"""What bon leaves out of Prefect when it runs ephemerally (nothing outside the process could use it), and keeps
+against a Prefect server: the flow-run heartbeat thread, and the ``gpu`` tag (a tag concurrency limit) of the
+shard tasks."""
 
 from __future__ import annotations
 
@@ -46,3 +47,17 @@ def test_heartbeats_stay_on_against_a_prefect_server() -> None:
         before = get_current_settings().flows.heartbeat_frequency
         with ephemeral_flow_settings():
             assert get_current_settings().flows.heartbeat_frequency == before is not None
+
+
+def test_shard_tasks_carry_the_gpu_tag_only_against_a_prefect_server() -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.generate import generate_shard
+    from flows.runtime import gpu_tagged
+    from flows.score import score_shard
+
+    for shard_task in (generate_shard, score_shard):
+        with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+            assert gpu_tagged(shard_task).tags == {"gpu"}
+        with temporary_settings({PREFECT_API_URL: None}):
+            assert gpu_tagged(shard_task).tags == set()
