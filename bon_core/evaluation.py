@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bon_core.aggregate import EMPTY_STEPS_SCORE
 from bon_core.metrics import CURVE_METRICS, Pool, curve, curve_uses_scorer, selection_point
 from bon_core.scorer_choice import ScoreKey, ScoreSet, primary_score_set, reads_scorer
 from bon_core.select import calibrate_threshold, scorer_input_tokens, select
@@ -81,9 +82,12 @@ def scores_by_problem(scores: Mapping[ScoreKey, float]) -> list[list[float]]:
     return list(by_problem.values())
 
 
-def _aligned(pool: Sequence[Candidate], scores: Mapping[ScoreKey, float]) -> tuple[float, ...]:
-    # A candidate the scorer did not score (no steps) ranks last.
-    return tuple(scores.get((c.problem_id, c.sample_index), 0.0) for c in pool)
+def aligned_scores(
+    pool: Sequence[Candidate], scores: Mapping[ScoreKey, float], missing: float = EMPTY_STEPS_SCORE
+) -> tuple[float, ...]:
+    """Each candidate's score in pool order; ``missing`` for one the scorer did not score (no steps: with scores in
+    [0, 1], the default ranks it last)."""
+    return tuple(scores.get((c.problem_id, c.sample_index), missing) for c in pool)
 
 
 def evaluate_pools(
@@ -125,7 +129,7 @@ def evaluate_pools(
                for p in points if p.metric == "pass@k"]  # fmt: skip
     for score_set in score_sets:
         scored = [
-            Pool(pid, tuple(pool), _aligned(pool, score_set.scores), _scorer_tokens(pool, prompts.get(pid, 0)))
+            Pool(pid, tuple(pool), aligned_scores(pool, score_set.scores), _scorer_tokens(pool, prompts.get(pid, 0)))
             for pid, pool in pools.items()
         ]
         for metric in scored_metrics:
@@ -162,8 +166,8 @@ def evaluate_pools(
             )
         chosen = tuple(
             select(
-                pool, _aligned(pool, primary.scores) if uses_scorer and primary else None, strategy, params, normalize,
-                prompt_tokens=prompts.get(pid, 0),
+                pool, aligned_scores(pool, primary.scores) if uses_scorer and primary else None, strategy, params,
+                normalize, prompt_tokens=prompts.get(pid, 0),
             )
             for pid, pool in pools.items()
         )  # fmt: skip
@@ -218,6 +222,7 @@ def select_pools(
     as are an unknown strategy and bad parameters).
     """
     chosen = tuple(
-        select(pool, _aligned(pool, scores) if scores else None, strategy, params, normalize) for pool in pools.values()
+        select(pool, aligned_scores(pool, scores) if scores else None, strategy, params, normalize)
+        for pool in pools.values()
     )
     return PoolSelections(strategy, chosen, reads_scorer(strategy, params))

@@ -88,8 +88,8 @@ def selection_metrics(points: Iterable[MetricPoint]) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     for p in points:
         name = f"select.{series_name(p.strategy, p.scorer, p.aggregation)}"
-        out += [(f"{name}.accuracy", p.value), (f"{name}.policy_tokens", p.policy_tokens)]
-        out.append((f"{name}.scorer_tokens", p.scorer_tokens))
+        out += [(f"{name}.accuracy", p.value), (f"{name}.policy_tokens", p.policy_tokens),
+                (f"{name}.scorer_tokens", p.scorer_tokens)]  # fmt: skip
     return out
 
 

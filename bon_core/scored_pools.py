@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bon_core.aggregate import EMPTY_STEPS_SCORE, aggregate
-from bon_core.evaluation import group_pools
+from bon_core.evaluation import aligned_scores, group_pools
 from bon_core.metrics import Pool, best_at_k_exact, curve
 from bon_core.scorer_choice import ScoreKey
 from bon_core.types import Candidate, StepScores
@@ -43,10 +43,7 @@ def scored_pools(
 ) -> list[Pool]:
     """Every problem's full pool (:func:`bon_core.evaluation.group_pools`) with each candidate's score from
     ``scores``, or ``missing`` for a candidate without one."""
-    return [
-        Pool(pid, pool, tuple(scores.get((c.problem_id, c.sample_index), missing) for c in pool))
-        for pid, pool in group_pools(candidates).items()
-    ]
+    return [Pool(pid, pool, aligned_scores(pool, scores, missing)) for pid, pool in group_pools(candidates).items()]
 
 
 def best_at_n(candidates: Sequence[Candidate], step_scores: Iterable[StepScores], aggregation: str) -> BestAtN:

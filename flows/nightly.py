@@ -23,16 +23,15 @@ def nightly_champion_eval(
     Scoring skips candidates this exact model version has already scored, so only a new champion costs compute.
     """
     from db import reads
-    from flows.runtime import task_runner
-    from flows.score import score_flow
+    from flows.score import run_score
     from flows.select_evaluate import select_evaluate_flow
     from flows.store import transaction
 
     settings = settings_from_environment()
     registry_name = registry_name or settings.registry_name
     aggregations = list(aggregations or ["min", "last"])
-    scorer_id = score_flow.with_options(task_runner=task_runner())(
-        settings.database_url, run_name, f"models:/{registry_name}@{alias}"
+    scorer_id = run_score(
+        database_url=settings.database_url, run_name=run_name, model_uri=f"models:/{registry_name}@{alias}"
     )
     with transaction(settings.database_url) as session:
         label = reads.scorer_label(session, scorer_id)

@@ -17,9 +17,8 @@ from prefect import flow
 
 from bon_core.generation.policy import PolicyTrainConfig
 from bon_core.types import GenerationConfig
-from flows.generate import generate_flow
-from flows.runtime import task_runner
-from flows.score import score_flow
+from flows.generate import run_generate
+from flows.score import run_score
 from flows.select_evaluate import EvaluationReport, select_evaluate_flow
 from flows.step_analysis import ScorerComparison, analyse_scorers
 from flows.train import TrainedScorer, train_policy_flow, train_prm_flow
@@ -153,9 +152,10 @@ def pipeline_flow(
             ("test", cfg.test_problems),
         ):
             runs[split] = f"{cfg.prefix}-{split}"
-            generate_flow.with_options(task_runner=task_runner())(
-                runs[split], "arith", str(policy.resolve()), n=cfg.n, split=split, limit=count, generation=generation,
-                load_options={"seed": cfg.seed}, shard_size=cfg.shard_size, database_url=database_url,
+            run_generate(
+                run_name=runs[split], task_name="arith", policy=str(policy.resolve()), n=cfg.n, split=split,
+                limit=count, generation=generation, load_options={"seed": cfg.seed}, shard_size=cfg.shard_size,
+                database_url=database_url,
             )  # fmt: skip
 
         trained = {}
@@ -172,14 +172,12 @@ def pipeline_flow(
 
         labels = {}
         for kind, name in (("prm", registry), ("orm", orm_registry)):
-            score_flow.with_options(task_runner=task_runner())(database_url, runs["test"], f"models:/{name}@champion")
+            run_score(database_url=database_url, run_name=runs["test"], model_uri=f"models:/{name}@champion")
             labels[name] = list(cfg.aggregations) if kind == "prm" else ["last"]
         # early_stop's threshold is a quantile of the primary scorer's scores on the validation run, and the step
         # analysis picks its thresholds there too
         for name in (registry, orm_registry):
-            score_flow.with_options(task_runner=task_runner())(
-                database_url, runs["validation"], f"models:/{name}@champion"
-            )
+            run_score(database_url=database_url, run_name=runs["validation"], model_uri=f"models:/{name}@champion")
         evaluation = select_evaluate_flow(
             database_url, runs["test"], labels, primary=f"{registry}:min", out_dir=str(Path(home) / "results"),
             validation_run=runs["validation"],

@@ -279,7 +279,7 @@ class PRMModel(nn.Module):
     its loss is the BCE of the product of the step probabilities at ``tag_mask`` positions.
 
     ``tag_logits`` is the scoring path: the same logits, only at the step tags. A ``gelu_new`` activation in the
-    base is swapped for torch's fused one (``fuse_gelu``)."""
+    base is swapped for ``TanhGELU``, the same function in fewer passes (``fuse_gelu``)."""
 
     def __init__(self, base: nn.Module, head: nn.Module, lm_loss_weight: float = 0.0) -> None:
         super().__init__()
