@@ -73,6 +73,9 @@ def quiet_flow_errors() -> None:
     task-run loggers stay silent below CRITICAL. Must run before Prefect configures logging (its first import)."""
     os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "CRITICAL")
+    # While it drains at exit, Prefect's event worker warns "Still processing items: N items remaining..." (on a
+    # busy machine the last events of a short command can still be queued): progress, not a problem of the command.
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)
 
 
 def password_to_environment(settings: Settings) -> None:

@@ -168,3 +168,33 @@ def test_retry_condition_retries_transient_errors_only():
         (TimeoutError("timed out"), True),
     ]:
         assert is_transient(None, None, Failed(data=error)) is retried, error
+
+
+def test_prefects_drain_progress_at_exit_is_not_printed_by_a_quiet_command(tmp_path):
+    # Prefect's event worker warns while it drains its queue at exit; seen once under load as a second line after
+    # a command's one-line error. The quiet set-up of every command keeps it out; --debug (no quiet) shows it.
+    code = (
+        "import logging, sys\n"
+        "from flows.runtime import configure_prefect, quiet_flow_errors\n"
+        "from flows.settings import load_settings\n"
+        "if sys.argv[1] == 'quiet':\n"
+        "    quiet_flow_errors()\n"
+        "configure_prefect(load_settings())\n"
+        "from prefect.events.worker import EventsWorker\n"
+        "logging.getLogger('EventsWorker').warning('Still processing items: 1 items remaining...')\n"
+    )
+    env = {**os.environ, "BON_HOME": str(tmp_path / ".bon")}
+    quiet, loud = (
+        subprocess.run(
+            [sys.executable, "-c", code, mode],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )  # fmt: skip
+        for mode in ("quiet", "loud")
+    )
+    assert "Still processing items" not in quiet.stdout + quiet.stderr
+    assert "Still processing items" in loud.stdout + loud.stderr
